@@ -1,0 +1,415 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shiplog-dev/shiplog/internal/delivery"
+)
+
+// AppendResult says what an Append stored.
+type AppendResult struct {
+	Appended   int     // events stored now
+	Duplicates int     // events whose (source, id) was already stored
+	Seqs       []int64 // per event in call order: its log position, or 0 for a duplicate
+}
+
+// BatchError says which event of an Append call was rejected. Err is usually
+// a *delivery.ValidationError.
+type BatchError struct {
+	Index int
+	Err   error
+}
+
+func (e *BatchError) Error() string { return fmt.Sprintf("event %d: %v", e.Index, e.Err) }
+func (e *BatchError) Unwrap() error { return e.Err }
+
+// item is one validated, encoded event waiting to be written.
+type item struct {
+	ev      delivery.Event
+	payload []byte
+	entity  string
+}
+
+type appendReq struct {
+	items []item
+	done  chan appendDone
+}
+
+type appendDone struct {
+	seqs []int64
+	err  error
+}
+
+// Append validates every event, then stores them all in one transaction
+// together with the derived model. It returns only once the transaction has
+// committed. An invalid event rejects the whole call with a *BatchError and
+// nothing is stored. Re-appending an event with a stored (source, id) is not
+// an error: it is counted as a duplicate and changes nothing.
+func (s *Store) Append(ctx context.Context, events ...delivery.Event) (AppendResult, error) {
+	if len(events) == 0 {
+		return AppendResult{}, nil
+	}
+	items := make([]item, len(events))
+	for i := range events {
+		e := &events[i]
+		if err := e.Validate(); err != nil {
+			return AppendResult{}, &BatchError{Index: i, Err: err}
+		}
+		b, err := e.MarshalPayload()
+		if err != nil {
+			return AppendResult{}, &BatchError{Index: i, Err: err}
+		}
+		items[i] = item{ev: *e, payload: b, entity: e.Entity()}
+	}
+	req := &appendReq{items: items, done: make(chan appendDone, 1)}
+
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return AppendResult{}, ErrClosed
+	}
+	select {
+	case s.reqs <- req:
+		s.mu.RUnlock()
+	case <-ctx.Done():
+		s.mu.RUnlock()
+		return AppendResult{}, ctx.Err()
+	}
+	// Once queued, the write happens whatever the caller does; waiting for
+	// it keeps "answered" meaning "durable".
+	d := <-req.done
+	if d.err != nil {
+		return AppendResult{}, d.err
+	}
+	res := AppendResult{Seqs: d.seqs}
+	for _, seq := range d.seqs {
+		if seq == 0 {
+			res.Duplicates++
+		} else {
+			res.Appended++
+		}
+	}
+	return res, nil
+}
+
+// writer gathers queued appends into transactions until Close.
+func (s *Store) writer() {
+	defer s.writers.Done()
+	for {
+		var first *appendReq
+		select {
+		case first = <-s.reqs:
+		case <-s.stop:
+			// Finish what was queued before Close.
+			for {
+				select {
+				case r := <-s.reqs:
+					s.commitGroup([]*appendReq{r})
+				default:
+					return
+				}
+			}
+		}
+		group, n := []*appendReq{first}, len(first.items)
+	gather:
+		for n < s.maxBatch {
+			select {
+			case r := <-s.reqs:
+				group = append(group, r)
+				n += len(r.items)
+			default:
+				break gather
+			}
+		}
+		s.commitGroup(group)
+	}
+}
+
+// commitGroup writes a group of requests in one transaction and answers them.
+func (s *Store) commitGroup(group []*appendReq) {
+	var items []item
+	for _, r := range group {
+		items = append(items, r.items...)
+	}
+	start := time.Now()
+	var seqs []int64
+	var err error
+	for attempt := 0; ; attempt++ {
+		seqs, err = s.commit(items)
+		if err == nil || !s.dialect.Retryable(err) || attempt == 8 {
+			break
+		}
+		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+	}
+	s.metrics.observeCommit(len(items), time.Since(start), err)
+	if err != nil {
+		s.log.Error("append failed", "events", len(items), "err", err)
+	} else {
+		for i, it := range items {
+			if seqs[i] != 0 {
+				s.metrics.ingested(it.ev.Source, string(it.ev.Type))
+			} else {
+				s.metrics.duplicate(it.ev.Source)
+			}
+		}
+	}
+	off := 0
+	for _, r := range group {
+		d := appendDone{err: err}
+		if err == nil {
+			d.seqs = seqs[off : off+len(r.items)]
+		}
+		off += len(r.items)
+		r.done <- d
+	}
+}
+
+// commit runs one transaction: insert events, update the derived model.
+func (s *Store) commit(items []item) (seqs []int64, err error) {
+	ctx := context.Background()
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin append transaction: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	w := &txWriter{tx: tx, d: s.dialect, stmts: map[string]*sql.Stmt{}}
+	defer w.closeStmts()
+
+	received := s.now().UnixNano()
+	seqs = make([]int64, len(items))
+	var fresh []*item
+	ins, err := w.stmt(ctx, insertEventSQL)
+	if err != nil {
+		return nil, err
+	}
+	for i := range items {
+		it := &items[i]
+		e := &it.ev
+		var seq int64
+		err := ins.QueryRowContext(ctx, e.Source, e.ID, string(e.Type), e.Time.UnixNano(), received,
+			e.App, e.Env, e.Team, e.Cluster, e.Namespace, it.entity, string(it.payload)).Scan(&seq)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // already stored: a re-delivery
+		}
+		if err != nil {
+			return nil, fmt.Errorf("insert event %s/%s: %w", e.Source, e.ID, err)
+		}
+		seqs[i] = seq
+		fresh = append(fresh, it)
+	}
+	if err := s.project(ctx, w, fresh); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit append transaction: %w", err)
+	}
+	return seqs, nil
+}
+
+const insertEventSQL = `INSERT INTO events (source, event_id, type, occurred_at, received_at, app, env, team, cluster, namespace, entity, payload)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, event_id) DO NOTHING RETURNING seq`
+
+// txWriter caches prepared statements for one transaction.
+type txWriter struct {
+	tx    *sql.Tx
+	d     Dialect
+	stmts map[string]*sql.Stmt
+	err   error
+}
+
+func (w *txWriter) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st, ok := w.stmts[q]; ok {
+		return st, nil
+	}
+	st, err := w.tx.PrepareContext(ctx, w.d.Rebind(q))
+	if err != nil {
+		return nil, fmt.Errorf("prepare %q: %w", q, err)
+	}
+	w.stmts[q] = st
+	return st, nil
+}
+
+func (w *txWriter) exec(ctx context.Context, q string, args ...any) error {
+	st, err := w.stmt(ctx, q)
+	if err != nil {
+		return err
+	}
+	if _, err := st.ExecContext(ctx, args...); err != nil {
+		return fmt.Errorf("write %s: %w", strings.Fields(q)[2], err)
+	}
+	return nil
+}
+
+func (w *txWriter) closeStmts() {
+	for _, st := range w.stmts {
+		_ = st.Close()
+	}
+}
+
+// appAgg accumulates one app/env's updates within a transaction.
+type appAgg struct {
+	name, env                      string
+	team, cluster, namespace       string
+	teamAt, clusterAt, namespaceAt int64
+	first, last, count             int64
+}
+
+// project updates the derived model for newly stored events.
+func (s *Store) project(ctx context.Context, w *txWriter, fresh []*item) error {
+	apps := map[[2]string]*appAgg{}
+	entities := map[string]bool{}
+	for _, it := range fresh {
+		e := &it.ev
+		if e.App != "" {
+			k := [2]string{e.App, e.Env}
+			a := apps[k]
+			t := e.Time.UnixNano()
+			if a == nil {
+				a = &appAgg{name: e.App, env: e.Env, first: t, last: t}
+				apps[k] = a
+			}
+			a.count++
+			a.first, a.last = min(a.first, t), max(a.last, t)
+			takeLatest(&a.team, &a.teamAt, e.Team, t)
+			takeLatest(&a.cluster, &a.clusterAt, e.Cluster, t)
+			takeLatest(&a.namespace, &a.namespaceAt, e.Namespace, t)
+		}
+		if it.entity != "" {
+			entities[it.entity] = true
+			continue
+		}
+		if err := insertRow(ctx, w, e); err != nil {
+			return err
+		}
+	}
+	keys := make([][2]string, 0, len(apps))
+	for k := range apps {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b [2]string) int { return strings.Compare(a[0]+"\x00"+a[1], b[0]+"\x00"+b[1]) })
+	for _, k := range keys {
+		a := apps[k]
+		if err := w.exec(ctx, upsertAppSQL, a.name, a.env, a.team, a.teamAt, a.cluster, a.clusterAt,
+			a.namespace, a.namespaceAt, a.first, a.last, a.count); err != nil {
+			return err
+		}
+	}
+	if len(entities) == 0 {
+		return nil
+	}
+	ents := make([]string, 0, len(entities))
+	for k := range entities {
+		ents = append(ents, k)
+	}
+	slices.Sort(ents)
+	if err := w.d.LockEntities(ctx, w.tx, ents); err != nil {
+		return fmt.Errorf("lock entities: %w", err)
+	}
+	for _, ent := range ents {
+		if err := s.refold(ctx, w, ent); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func takeLatest(v *string, at *int64, nv string, t int64) {
+	if nv != "" && t >= *at {
+		*v, *at = nv, t
+	}
+}
+
+const upsertAppSQL = `INSERT INTO apps (name, env, team, team_at, cluster, cluster_at, namespace, namespace_at, first_seen, last_seen, events)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (name, env) DO UPDATE SET
+  team = CASE WHEN excluded.team <> '' AND excluded.team_at >= apps.team_at THEN excluded.team ELSE apps.team END,
+  team_at = CASE WHEN excluded.team <> '' AND excluded.team_at >= apps.team_at THEN excluded.team_at ELSE apps.team_at END,
+  cluster = CASE WHEN excluded.cluster <> '' AND excluded.cluster_at >= apps.cluster_at THEN excluded.cluster ELSE apps.cluster END,
+  cluster_at = CASE WHEN excluded.cluster <> '' AND excluded.cluster_at >= apps.cluster_at THEN excluded.cluster_at ELSE apps.cluster_at END,
+  namespace = CASE WHEN excluded.namespace <> '' AND excluded.namespace_at >= apps.namespace_at THEN excluded.namespace ELSE apps.namespace END,
+  namespace_at = CASE WHEN excluded.namespace <> '' AND excluded.namespace_at >= apps.namespace_at THEN excluded.namespace_at ELSE apps.namespace_at END,
+  first_seen = CASE WHEN excluded.first_seen < apps.first_seen THEN excluded.first_seen ELSE apps.first_seen END,
+  last_seen = CASE WHEN excluded.last_seen > apps.last_seen THEN excluded.last_seen ELSE apps.last_seen END,
+  events = apps.events + excluded.events`
+
+// insertRow stores the row of an event that maps to a row of its own.
+// Rows are keyed naturally, so a second event for the same key changes nothing.
+func insertRow(ctx context.Context, w *txWriter, e *delivery.Event) error {
+	t := e.Time.UnixNano()
+	switch p := e.Payload.(type) {
+	case *delivery.Commit:
+		return w.exec(ctx, insertOnce(tblCommits), commitRow(delivery.CommitRecord{Commit: *p, Source: e.Source})...)
+	case *delivery.ManifestChange:
+		return w.exec(ctx, insertOnce(tblManifestChanges), manifestChangeRow(delivery.ManifestChangeRecord{
+			ManifestChange: *p, App: e.App, Env: e.Env, Time: e.Time})...)
+	case *delivery.Health:
+		return w.exec(ctx, insertOnce(tblHealth), e.Cluster, p.Application, t, e.App, e.Env, string(p.Status), p.Message, p.SyncStatus, p.Revision)
+	case *delivery.Traffic:
+		for _, tt := range p.Targets {
+			if err := w.exec(ctx, insertOnce(tblTraffic), e.Cluster, e.Namespace, p.Service, t, tt.Revision, tt.Tag,
+				e.App, e.Env, tt.Percent, boolInt(tt.Latest)); err != nil {
+				return err
+			}
+		}
+		return nil
+	case *delivery.Scale:
+		return w.exec(ctx, insertOnce(tblScale), e.Cluster, e.Namespace, p.Revision, t, p.Service, e.App, e.Env, p.Actual, p.Desired)
+	case *delivery.Deployment:
+		return w.exec(ctx, insertOnce(tblDeployments), e.Source, e.ID, string(e.Type), e.App, e.Env, t, p.Artifact,
+			p.PreviousArtifact, p.ManifestCommit, p.SourceCommit, p.InferredFrom, p.Revision)
+	}
+	return fmt.Errorf("no derived row for %s events", e.Type)
+}
+
+// refold rebuilds the row of one entity from all its stored events.
+func (s *Store) refold(ctx context.Context, w *txWriter, entity string) error {
+	st, err := w.stmt(ctx, selectEntitySQL)
+	if err != nil {
+		return err
+	}
+	rows, err := st.QueryContext(ctx, entity)
+	if err != nil {
+		return fmt.Errorf("read events of %s: %w", entity, err)
+	}
+	events, err := scanEvents(rows)
+	if err != nil {
+		return fmt.Errorf("read events of %s: %w", entity, err)
+	}
+	delivery.SortForFold(events)
+	switch events[0].Payload.(type) {
+	case *delivery.Change:
+		return w.exec(ctx, upsert(tblChanges), changeRow(delivery.FoldChange(events))...)
+	case *delivery.PipelineRun:
+		return w.exec(ctx, upsert(tblPipelineRuns), pipelineRunRow(delivery.FoldPipelineRun(events))...)
+	case *delivery.Artifact:
+		return w.exec(ctx, upsert(tblArtifacts), artifactRow(delivery.FoldArtifact(events))...)
+	case *delivery.Sync:
+		return w.exec(ctx, upsert(tblSyncs), syncRow(delivery.FoldSync(events))...)
+	case *delivery.Revision:
+		return w.exec(ctx, upsert(tblRevisions), revisionRow(delivery.FoldRevision(events))...)
+	case *delivery.Incident:
+		return w.exec(ctx, upsert(tblIncidents), incidentRow(delivery.FoldIncident(events))...)
+	}
+	return fmt.Errorf("entity %s: no fold for %s events", entity, events[0].Type)
+}
+
+const eventColumns = `seq, source, event_id, type, occurred_at, received_at, app, env, team, cluster, namespace, payload`
+
+const selectEntitySQL = `SELECT ` + eventColumns + ` FROM events WHERE entity = ?`
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

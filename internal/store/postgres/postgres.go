@@ -1,0 +1,102 @@
+// Package postgres opens shiplog's store on PostgreSQL (pgx through
+// database/sql). Several shiplog replicas may write to one database: appends
+// are idempotent, and transactions that fold the same entity take an advisory
+// transaction lock on it.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+
+	"github.com/shiplog-dev/shiplog/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Dialect is PostgreSQL's store.Dialect.
+type Dialect struct{}
+
+// Name implements store.Dialect.
+func (Dialect) Name() string { return "postgres" }
+
+// Rebind implements store.Dialect: '?' becomes $1, $2, … outside quoted text.
+func (Dialect) Rebind(q string) string {
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n, quoted := 0, false
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case c == '\'':
+			quoted = !quoted
+			b.WriteByte(c)
+		case c == '?' && !quoted:
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// Migrations implements store.Dialect.
+func (Dialect) Migrations() fs.FS {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err) // the embedded directory is always there
+	}
+	return sub
+}
+
+// LockEntities implements store.Dialect with transaction-scoped advisory
+// locks, taken in a fixed order so that two transactions cannot deadlock.
+func (Dialect) LockEntities(ctx context.Context, tx *sql.Tx, keys []string) error {
+	_, err := tx.ExecContext(ctx, `SELECT COUNT(pg_advisory_xact_lock(h)) FROM
+		(SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY h) AS locks`, keys)
+	return err
+}
+
+// Retryable implements store.Dialect: serialization failures and deadlocks.
+func (Dialect) Retryable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "40001" || pe.Code == "40P01"
+	}
+	return false
+}
+
+// Open connects to the PostgreSQL database named by dsn
+// (postgres://user:pass@host/db?…).
+func Open(ctx context.Context, dsn string, opts store.Options) (*store.Store, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres store: %w", err)
+	}
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(16)
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open postgres store: %w", err)
+	}
+	if opts.Writers == 0 {
+		opts.Writers = 4
+	}
+	s, err := store.New(db, db, Dialect{}, opts)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}

@@ -1,0 +1,342 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/shiplog-dev/shiplog/internal/delivery"
+)
+
+// EventFilter selects events from the log. Zero fields do not filter.
+type EventFilter struct {
+	Source   string
+	App      string
+	Env      string
+	Types    []delivery.EventType
+	Entity   string
+	Since    time.Time // occurred at or after
+	Until    time.Time // occurred before
+	AfterSeq int64     // log position strictly after
+	ByTime   bool      // order by occurrence time (then seq) instead of log order
+	Limit    int       // 0: no limit
+}
+
+// where builds a conjunction of conditions with their arguments.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) add(cond string, args ...any) {
+	w.conds = append(w.conds, cond)
+	w.args = append(w.args, args...)
+}
+
+func (w *where) String() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+// Events returns the events that match f.
+func (s *Store) Events(ctx context.Context, f EventFilter) ([]delivery.Event, error) {
+	var w where
+	if f.Source != "" {
+		w.add("source = ?", f.Source)
+	}
+	if f.App != "" {
+		w.add("app = ?", f.App)
+	}
+	if f.Env != "" {
+		w.add("env = ?", f.Env)
+	}
+	if len(f.Types) > 0 {
+		w.add("type IN ("+placeholders(len(f.Types))+")", typeArgs(f.Types)...)
+	}
+	if f.Entity != "" {
+		w.add("entity = ?", f.Entity)
+	}
+	if !f.Since.IsZero() {
+		w.add("occurred_at >= ?", f.Since.UnixNano())
+	}
+	if !f.Until.IsZero() {
+		w.add("occurred_at < ?", f.Until.UnixNano())
+	}
+	if f.AfterSeq > 0 {
+		w.add("seq > ?", f.AfterSeq)
+	}
+	q := "SELECT " + eventColumns + " FROM events" + w.String()
+	if f.ByTime {
+		q += " ORDER BY occurred_at, seq"
+	} else {
+		q += " ORDER BY seq"
+	}
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	rows, err := s.read.QueryContext(ctx, s.dialect.Rebind(q), w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("query events: %w", err)
+	}
+	events, err := scanEvents(rows)
+	if err != nil {
+		return nil, fmt.Errorf("query events: %w", err)
+	}
+	return events, nil
+}
+
+func typeArgs(ts []delivery.EventType) []any {
+	out := make([]any, len(ts))
+	for i, t := range ts {
+		out[i] = string(t)
+	}
+	return out
+}
+
+// CountEvents returns the number of events in the log.
+func (s *Store) CountEvents(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.read.QueryRowContext(ctx, "SELECT COUNT(*) FROM events").Scan(&n); err != nil {
+		return 0, fmt.Errorf("count events: %w", err)
+	}
+	return n, nil
+}
+
+// scanEvents reads rows of eventColumns and closes them.
+func scanEvents(rows *sql.Rows) ([]delivery.Event, error) {
+	defer rows.Close()
+	var out []delivery.Event
+	for rows.Next() {
+		var e delivery.Event
+		var typ, payload string
+		var occurred, received int64
+		if err := rows.Scan(&e.Seq, &e.Source, &e.ID, &typ, &occurred, &received, &e.App, &e.Env, &e.Team, &e.Cluster, &e.Namespace, &payload); err != nil {
+			return nil, err
+		}
+		e.Type = delivery.EventType(typ)
+		e.Time, e.ReceivedAt = fromNS(occurred), fromNS(received)
+		p, err := delivery.UnmarshalPayload(e.Type, []byte(payload))
+		if err != nil {
+			return nil, fmt.Errorf("event %d: %w", e.Seq, err)
+		}
+		e.Payload = p
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// ModelFilter selects rows of the derived model. App and Env apply to tables
+// that have them; Since/Until apply to each table's time column (the
+// documented one per list method).
+type ModelFilter struct {
+	App   string
+	Env   string
+	Since time.Time
+	Until time.Time
+	Limit int
+}
+
+// list runs a filtered select on t and scans each row with scan.
+func list[T any](ctx context.Context, s *Store, t table, f ModelFilter, scan func(sc func(...any) error) (T, error)) ([]T, error) {
+	var w where
+	if f.App != "" || f.Env != "" {
+		if t.appCol == "" {
+			return nil, fmt.Errorf("list %s: filtering by app or environment is not possible: the table has no such columns", t.name)
+		}
+		if f.App != "" {
+			w.add(t.appCol+" = ?", f.App)
+		}
+		if f.Env != "" {
+			w.add("env = ?", f.Env)
+		}
+	}
+	if !f.Since.IsZero() {
+		w.add(t.timeCol+" >= ?", f.Since.UnixNano())
+	}
+	if !f.Until.IsZero() {
+		w.add(t.timeCol+" < ?", f.Until.UnixNano())
+	}
+	q := "SELECT " + strings.Join(t.cols, ", ") + " FROM " + t.name + w.String() +
+		" ORDER BY " + t.timeCol + ", " + strings.Join(t.cols[:t.pk], ", ")
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	rows, err := s.read.QueryContext(ctx, s.dialect.Rebind(q), w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", t.name, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows.Scan)
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", t.name, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list %s: %w", t.name, err)
+	}
+	return out, nil
+}
+
+// Apps lists applications per environment (time column: last seen).
+func (s *Store) Apps(ctx context.Context, f ModelFilter) ([]delivery.App, error) {
+	return list(ctx, s, tblApps, f, func(sc func(...any) error) (delivery.App, error) {
+		var r delivery.App
+		var first, last int64
+		err := sc(&r.Name, &r.Env, &r.Team, &r.Cluster, &r.Namespace, &first, &last, &r.Events)
+		r.FirstSeen, r.LastSeen = fromNS(first), fromNS(last)
+		return r, err
+	})
+}
+
+// Commits lists source commits (time column: committed at).
+func (s *Store) Commits(ctx context.Context, f ModelFilter) ([]delivery.CommitRecord, error) {
+	return list(ctx, s, tblCommits, f, func(sc func(...any) error) (delivery.CommitRecord, error) {
+		var r delivery.CommitRecord
+		var parents string
+		var authored, committed int64
+		err := sc(&r.Repo, &r.SHA, &r.Source, &parents, &r.Branch, &r.AuthorName, &r.AuthorEmail, &authored, &committed, &r.Subject)
+		r.Parents, r.AuthoredAt, r.CommittedAt = splitList(parents), fromNS(authored), fromNS(committed)
+		return r, err
+	})
+}
+
+// Changes lists pull/merge requests (time column: opened at).
+func (s *Store) Changes(ctx context.Context, f ModelFilter) ([]delivery.ChangeRecord, error) {
+	return list(ctx, s, tblChanges, f, func(sc func(...any) error) (delivery.ChangeRecord, error) {
+		var r delivery.ChangeRecord
+		var labels, approvers string
+		var opened, merged, closed int64
+		err := sc(&r.Repo, &r.Number, &r.Title, &r.Author, &r.HeadSHA, &r.HeadRef, &r.BaseRef, &r.URL, &labels,
+			&opened, &merged, &r.MergeSHA, &closed, &approvers)
+		r.Labels, r.Approvers = splitList(labels), splitList(approvers)
+		r.OpenedAt, r.MergedAt, r.ClosedAt = fromNS(opened), fromNS(merged), fromNS(closed)
+		return r, err
+	})
+}
+
+// PipelineRuns lists CI runs (time column: started at).
+func (s *Store) PipelineRuns(ctx context.Context, f ModelFilter) ([]delivery.PipelineRunRecord, error) {
+	return list(ctx, s, tblPipelineRuns, f, func(sc func(...any) error) (delivery.PipelineRunRecord, error) {
+		var r delivery.PipelineRunRecord
+		var outcome string
+		var queued, started, finished int64
+		err := sc(&r.Source, &r.RunID, &r.Name, &r.URL, &r.Repo, &r.SHA, &r.Branch, &r.Attempt, &queued, &started, &finished, &outcome)
+		r.QueuedAt, r.StartedAt, r.FinishedAt, r.Outcome = fromNS(queued), fromNS(started), fromNS(finished), delivery.Outcome(outcome)
+		return r, err
+	})
+}
+
+// Artifacts lists container images (time column: published at).
+func (s *Store) Artifacts(ctx context.Context, f ModelFilter) ([]delivery.ArtifactRecord, error) {
+	return list(ctx, s, tblArtifacts, f, func(sc func(...any) error) (delivery.ArtifactRecord, error) {
+		var r delivery.ArtifactRecord
+		var packaged, published int64
+		err := sc(&r.Key, &r.Name, &r.Tag, &r.Digest, &r.SourceRepo, &r.SourceCommit, &r.PipelineRun, &packaged, &published)
+		r.PackagedAt, r.PublishedAt = fromNS(packaged), fromNS(published)
+		return r, err
+	})
+}
+
+// ManifestChanges lists image changes in GitOps repositories (time column: commit time).
+func (s *Store) ManifestChanges(ctx context.Context, f ModelFilter) ([]delivery.ManifestChangeRecord, error) {
+	return list(ctx, s, tblManifestChanges, f, func(sc func(...any) error) (delivery.ManifestChangeRecord, error) {
+		var r delivery.ManifestChangeRecord
+		var t int64
+		var op string
+		var bot, revert, rewritten int
+		err := sc(&r.Repo, &r.Commit, &r.Path, &r.Location, &r.App, &r.Env, &t, &op, &r.OldImage, &r.NewImage, &r.Author, &r.AuthorEmail,
+			&bot, &r.PR, &revert, &r.SourceCommit, &r.Subject, &r.ParentCommit, &rewritten)
+		r.Time, r.Op, r.Bot, r.Revert, r.Rewritten = fromNS(t), delivery.ManifestOp(op), bot != 0, revert != 0, rewritten != 0
+		r.CommittedTime = r.Time
+		return r, err
+	})
+}
+
+// Syncs lists Argo CD sync operations (time column: started at).
+func (s *Store) Syncs(ctx context.Context, f ModelFilter) ([]delivery.SyncRecord, error) {
+	return list(ctx, s, tblSyncs, f, func(sc func(...any) error) (delivery.SyncRecord, error) {
+		var r delivery.SyncRecord
+		var started, finished int64
+		var phase string
+		var automated, recovered int
+		err := sc(&r.Cluster, &r.Application, &started, &r.App, &r.Env, &finished, &r.Revision, &phase, &r.Message, &r.InitiatedBy, &automated, &recovered)
+		r.StartedAt, r.FinishedAt, r.Phase, r.Automated, r.Recovered = fromNS(started), fromNS(finished), delivery.SyncPhase(phase), automated != 0, recovered != 0
+		return r, err
+	})
+}
+
+// HealthTransitions lists Argo CD health changes (time column: time).
+func (s *Store) HealthTransitions(ctx context.Context, f ModelFilter) ([]delivery.HealthRecord, error) {
+	return list(ctx, s, tblHealth, f, func(sc func(...any) error) (delivery.HealthRecord, error) {
+		var r delivery.HealthRecord
+		var t int64
+		var status string
+		err := sc(&r.Cluster, &r.Application, &t, &r.App, &r.Env, &status, &r.Message, &r.SyncStatus, &r.Revision)
+		r.Time, r.Status = fromNS(t), delivery.HealthStatus(status)
+		return r, err
+	})
+}
+
+// Revisions lists Knative revisions (time column: created at).
+func (s *Store) Revisions(ctx context.Context, f ModelFilter) ([]delivery.RevisionRecord, error) {
+	return list(ctx, s, tblRevisions, f, func(sc func(...any) error) (delivery.RevisionRecord, error) {
+		var r delivery.RevisionRecord
+		var created, ready, failed, deleted int64
+		err := sc(&r.Cluster, &r.Namespace, &r.Name, &r.App, &r.Env, &r.Service, &r.Image, &r.Digest, &created, &ready, &failed, &r.Reason, &deleted)
+		r.CreatedAt, r.ReadyAt, r.FailedAt, r.DeletedAt = fromNS(created), fromNS(ready), fromNS(failed), fromNS(deleted)
+		return r, err
+	})
+}
+
+// Traffic lists traffic split targets (time column: time).
+func (s *Store) Traffic(ctx context.Context, f ModelFilter) ([]delivery.TrafficRecord, error) {
+	return list(ctx, s, tblTraffic, f, func(sc func(...any) error) (delivery.TrafficRecord, error) {
+		var r delivery.TrafficRecord
+		var t int64
+		var latest int
+		err := sc(&r.Cluster, &r.Namespace, &r.Service, &t, &r.Revision, &r.Tag, &r.App, &r.Env, &r.Percent, &latest)
+		r.Time, r.Latest = fromNS(t), latest != 0
+		return r, err
+	})
+}
+
+// ScaleSamples lists replica observations (time column: time).
+func (s *Store) ScaleSamples(ctx context.Context, f ModelFilter) ([]delivery.ScaleRecord, error) {
+	return list(ctx, s, tblScale, f, func(sc func(...any) error) (delivery.ScaleRecord, error) {
+		var r delivery.ScaleRecord
+		var t int64
+		err := sc(&r.Cluster, &r.Namespace, &r.Revision, &t, &r.Service, &r.App, &r.Env, &r.Actual, &r.Desired)
+		r.Time = fromNS(t)
+		return r, err
+	})
+}
+
+// Deployments lists service.* events (time column: time).
+func (s *Store) Deployments(ctx context.Context, f ModelFilter) ([]delivery.DeploymentRecord, error) {
+	return list(ctx, s, tblDeployments, f, func(sc func(...any) error) (delivery.DeploymentRecord, error) {
+		var r delivery.DeploymentRecord
+		var t int64
+		var kind string
+		err := sc(&r.Source, &r.EventID, &kind, &r.App, &r.Env, &t, &r.Artifact, &r.PreviousArtifact, &r.ManifestCommit, &r.SourceCommit, &r.InferredFrom, &r.Revision)
+		r.Time, r.Kind = fromNS(t), delivery.EventType(kind)
+		return r, err
+	})
+}
+
+// Incidents lists incidents (time column: detected at).
+func (s *Store) Incidents(ctx context.Context, f ModelFilter) ([]delivery.IncidentRecord, error) {
+	return list(ctx, s, tblIncidents, f, func(sc func(...any) error) (delivery.IncidentRecord, error) {
+		var r delivery.IncidentRecord
+		var detected, resolved int64
+		err := sc(&r.Source, &r.IncidentID, &r.App, &r.Env, &r.Title, &r.Service, &r.Artifact, &r.URL, &r.Severity, &detected, &resolved)
+		r.DetectedAt, r.ResolvedAt = fromNS(detected), fromNS(resolved)
+		return r, err
+	})
+}

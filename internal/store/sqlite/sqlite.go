@@ -1,0 +1,99 @@
+// Package sqlite opens shiplog's store on an embedded SQLite file
+// (modernc.org/sqlite, pure Go): WAL journal, full fsync on commit, one writer
+// connection fed by the store's group commit, and a pool of readers.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	sqlite "modernc.org/sqlite"
+
+	"github.com/shiplog-dev/shiplog/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Dialect is SQLite's store.Dialect.
+type Dialect struct{}
+
+// Name implements store.Dialect.
+func (Dialect) Name() string { return "sqlite" }
+
+// Rebind implements store.Dialect: SQLite takes '?' as it is.
+func (Dialect) Rebind(q string) string { return q }
+
+// Migrations implements store.Dialect.
+func (Dialect) Migrations() fs.FS {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		panic(err) // the embedded directory is always there
+	}
+	return sub
+}
+
+// LockEntities implements store.Dialect: there is one writer connection, so
+// transactions never interleave.
+func (Dialect) LockEntities(context.Context, *sql.Tx, []string) error { return nil }
+
+// Retryable implements store.Dialect: a busy or locked database.
+func (Dialect) Retryable(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case 5, 6: // SQLITE_BUSY, SQLITE_LOCKED
+			return true
+		}
+	}
+	return false
+}
+
+// Open opens (creating if needed) the SQLite store at path. Writes are
+// durable when Append returns: WAL with synchronous=FULL.
+func Open(ctx context.Context, path string, opts store.Options) (*store.Store, error) {
+	if path == "" {
+		return nil, errors.New("open sqlite store: empty path")
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("open sqlite store: %w", err)
+		}
+	}
+	common := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
+	u := "file:" + (&url.URL{Path: path}).EscapedPath()
+	write, err := sql.Open("sqlite", u+"?"+common+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	if err := write.PingContext(ctx); err != nil {
+		_ = write.Close()
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+	}
+	read, err := sql.Open("sqlite", u+"?"+common)
+	if err != nil {
+		_ = write.Close()
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+	}
+	read.SetMaxOpenConns(4)
+	read.SetMaxIdleConns(4)
+	read.SetConnMaxIdleTime(0)
+	s, err := store.New(read, write, Dialect{}, opts)
+	if err != nil {
+		_ = read.Close()
+		_ = write.Close()
+		return nil, err
+	}
+	return s, nil
+}
