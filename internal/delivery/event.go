@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -293,3 +294,8 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 	e.Payload = p
 	return nil
 }
+
+// ErrUnsupported marks well-formed input that shiplog does not record, such
+// as a webhook event type it ignores. Sources wrap it with the reason;
+// receivers answer 202 Accepted and count it, storing nothing.
+var ErrUnsupported = errors.New("unsupported event")
