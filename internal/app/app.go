@@ -1,0 +1,181 @@
+// Package app owns the lifecycle of a shiplog server: it opens the store,
+// builds the HTTP surfaces and runs them until its context ends, then shuts
+// down gracefully. Tests start the whole server in-process on port 0.
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/shiplog-dev/shiplog/internal/config"
+	"github.com/shiplog-dev/shiplog/internal/store"
+	"github.com/shiplog-dev/shiplog/internal/version"
+)
+
+// App is one shiplog server.
+type App struct {
+	cfg      config.Config
+	log      *slog.Logger
+	registry *prometheus.Registry
+	store    *store.Store
+	ln       net.Listener
+	srv      *http.Server
+
+	mu     sync.Mutex
+	checks map[string]func(context.Context) error // readiness checks by name
+}
+
+// New opens the store, refuses a schema that does not match the binary, and
+// binds the listen address. Run serves; Close releases what New acquired if
+// Run is never called.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	info := version.Get()
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name:        "shiplog_build_info",
+		Help:        "Always 1; labels give the build's version.",
+		ConstLabels: prometheus.Labels{"version": info.Version, "goversion": info.GoVersion},
+	}, func() float64 { return 1 }))
+
+	st, err := OpenStore(ctx, string(cfg.DB), store.Options{Logger: log, Registerer: reg})
+	if err != nil {
+		return nil, err
+	}
+	if err := st.CheckSchema(ctx); err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.Web.ListenAddress)
+	if err != nil {
+		_ = st.Close()
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Web.ListenAddress, err)
+	}
+	a := &App{cfg: cfg, log: log, registry: reg, store: st, ln: ln, checks: map[string]func(context.Context) error{}}
+	a.AddReadinessCheck("store", st.Ping)
+	a.AddReadinessCheck("schema", st.CheckSchema)
+	a.srv = &http.Server{
+		Handler:           a.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return a, nil
+}
+
+// Addr is the address the server listens on (useful with port 0).
+func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// Store is the app's store.
+func (a *App) Store() *store.Store { return a.store }
+
+// Registry is the app's Prometheus registry.
+func (a *App) Registry() *prometheus.Registry { return a.registry }
+
+// AddReadinessCheck adds a check that /readyz runs; a failing check makes
+// the server report not ready, naming the check.
+func (a *App) AddReadinessCheck(name string, check func(context.Context) error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.checks[name] = check
+}
+
+// Run serves until ctx ends, then stops accepting requests, waits up to the
+// shutdown timeout for those in flight, and closes the store.
+func (a *App) Run(ctx context.Context) error {
+	a.log.Info("shiplog serving", "address", "http://"+a.Addr(), "store", a.store.Dialect(), "version", version.Get().Version)
+	errc := make(chan error, 1)
+	go func() { errc <- a.srv.Serve(a.ln) }()
+	var err error
+	select {
+	case err = <-errc:
+		// The server stopped by itself: report why.
+	case <-ctx.Done():
+		a.log.Info("shutting down", "timeout", a.cfg.Web.ShutdownTimeout)
+		sctx, cancel := context.WithTimeout(context.Background(), a.cfg.Web.ShutdownTimeout)
+		err = a.srv.Shutdown(sctx)
+		cancel()
+		<-errc
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return errors.Join(err, a.store.Close())
+}
+
+// Close releases the listener and the store when Run was not called.
+func (a *App) Close() error {
+	return errors.Join(a.ln.Close(), a.store.Close())
+}
+
+func (a *App) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", a.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{Registry: a.registry}))
+	return securityHeaders(mux)
+}
+
+// readyz runs every readiness check and answers 200 when all pass, 503
+// otherwise, with a JSON body naming each check's state.
+func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	a.mu.Lock()
+	names := make([]string, 0, len(a.checks))
+	for n := range a.checks {
+		names = append(names, n)
+	}
+	checks := a.checks
+	a.mu.Unlock()
+	sort.Strings(names)
+	type result struct {
+		Name   string `json:"name"`
+		Status string `json:"status"`
+		Error  string `json:"error,omitempty"`
+	}
+	body := struct {
+		Status string   `json:"status"`
+		Checks []result `json:"checks"`
+	}{Status: "ready"}
+	code := http.StatusOK
+	for _, n := range names {
+		res := result{Name: n, Status: "ok"}
+		if err := checks[n](ctx); err != nil {
+			res.Status, res.Error = "failing", err.Error()
+			body.Status, code = "not ready", http.StatusServiceUnavailable
+		}
+		body.Checks = append(body.Checks, res)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// securityHeaders sets headers every response carries.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,54 @@
+// Package serve is `shiplog serve`: run the server on the configured store.
+package serve
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/shiplog-dev/shiplog/internal/app"
+	"github.com/shiplog-dev/shiplog/internal/cli/cmdutil"
+	"github.com/shiplog-dev/shiplog/internal/config"
+)
+
+// Options are serve's inputs.
+type Options struct {
+	Config  config.Config
+	Factory *cmdutil.Factory
+}
+
+// NewCmdServe returns the command; runF replaces the run function in tests.
+func NewCmdServe(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the shiplog server",
+		Long: `Run the shiplog server: HTTP endpoints for health (/healthz), readiness
+(/readyz) and Prometheus metrics (/metrics), on the configured store.
+
+The store's schema must match this binary: run "shiplog migrate" first on a
+new store or after an upgrade. SIGINT or SIGTERM stops the server gracefully.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.Config(cmd)
+			if err != nil {
+				return err
+			}
+			opts := &Options{Config: cfg, Factory: f}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return run(cmd.Context(), opts)
+		},
+	}
+	config.AddFlags(cmd.Flags(), "web.listen-address", "web.shutdown-timeout")
+	return cmd
+}
+
+func run(ctx context.Context, opts *Options) error {
+	log := opts.Factory.Logger(opts.Config)
+	a, err := app.New(ctx, opts.Config, log)
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}
