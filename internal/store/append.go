@@ -1,9 +1,9 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -185,28 +185,56 @@ func (s *Store) commit(items []item) (seqs []int64, err error) {
 	w := &txWriter{tx: tx, d: s.dialect, stmts: map[string]*sql.Stmt{}}
 	defer w.closeStmts()
 
-	received := s.now().UnixNano()
-	seqs = make([]int64, len(items))
-	var fresh []*item
-	ins, err := w.stmt(ctx, insertEventSQL)
-	if err != nil {
-		return nil, err
-	}
+	// The first of several events with one key in a call is the one stored.
+	type key struct{ source, id string }
+	first := make(map[key]int, len(items))
+	unique := make([]*item, 0, len(items))
 	for i := range items {
-		it := &items[i]
-		e := &it.ev
-		var seq int64
-		err := ins.QueryRowContext(ctx, e.Source, e.ID, string(e.Type), e.Time.UnixNano(), received,
-			e.App, e.Env, e.Team, e.Cluster, e.Namespace, it.entity, string(it.payload)).Scan(&seq)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue // already stored: a re-delivery
+		k := key{items[i].ev.Source, items[i].ev.ID}
+		if _, dup := first[k]; !dup {
+			first[k] = i
+			unique = append(unique, &items[i])
 		}
-		if err != nil {
-			return nil, fmt.Errorf("insert event %s/%s: %w", e.Source, e.ID, err)
-		}
-		seqs[i] = seq
-		fresh = append(fresh, it)
 	}
+	received := s.now().UnixNano()
+	stored := make(map[key]int64, len(unique))
+	for chunk := range slices.Chunk(unique, maxRows(len(eventInsertColumns))) {
+		args := make([]any, 0, len(chunk)*len(eventInsertColumns))
+		for _, it := range chunk {
+			e := &it.ev
+			args = append(args, e.Source, e.ID, string(e.Type), e.Time.UnixNano(), received,
+				e.App, e.Env, e.Team, e.Cluster, e.Namespace, it.entity, string(it.payload))
+		}
+		rows, err := w.query(ctx, insertEventsSQL(len(chunk)), args...)
+		if err != nil {
+			return nil, fmt.Errorf("insert events: %w", err)
+		}
+		for rows.Next() {
+			var k key
+			var seq int64
+			if err := rows.Scan(&seq, &k.source, &k.id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("insert events: %w", err)
+			}
+			stored[k] = seq
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("insert events: %w", err)
+		}
+	}
+	seqs = make([]int64, len(items))
+	fresh := make([]*item, 0, len(stored))
+	for _, it := range unique {
+		k := key{it.ev.Source, it.ev.ID}
+		if seq, ok := stored[k]; ok {
+			seqs[first[k]] = seq
+			fresh = append(fresh, it)
+		}
+	}
+	// Keep log order for the projection.
+	slices.SortFunc(fresh, func(a, b *item) int {
+		return cmp.Compare(stored[key{a.ev.Source, a.ev.ID}], stored[key{b.ev.Source, b.ev.ID}])
+	})
 	if err := s.project(ctx, w, fresh); err != nil {
 		return nil, err
 	}
@@ -216,15 +244,50 @@ func (s *Store) commit(items []item) (seqs []int64, err error) {
 	return seqs, nil
 }
 
-const insertEventSQL = `INSERT INTO events (source, event_id, type, occurred_at, received_at, app, env, team, cluster, namespace, entity, payload)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, event_id) DO NOTHING RETURNING seq`
+var eventInsertColumns = []string{"source", "event_id", "type", "occurred_at", "received_at", "app", "env", "team", "cluster", "namespace", "entity", "payload"}
 
-// txWriter caches prepared statements for one transaction.
+// insertEventsSQL inserts n events, skipping stored keys, and returns the
+// log position of each one inserted.
+func insertEventsSQL(n int) string {
+	return "INSERT INTO events (" + strings.Join(eventInsertColumns, ", ") + ") VALUES " + valueRows(len(eventInsertColumns), n) +
+		" ON CONFLICT (source, event_id) DO NOTHING RETURNING seq, source, event_id"
+}
+
+// maxParams bounds the parameters of one statement, under SQLite's 32766
+// and PostgreSQL's 65535.
+const maxParams = 30000
+
+// maxRows is how many rows of cols columns fit in one statement.
+func maxRows(cols int) int { return min(500, maxParams/cols) }
+
+// valueRows is "(?, ?), (?, ?)" for n rows of cols columns.
+func valueRows(cols, n int) string {
+	row := "(" + placeholders(cols) + ")"
+	var b strings.Builder
+	b.Grow(n * (len(row) + 2))
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	return b.String()
+}
+
+// txWriter caches prepared statements for one transaction and buffers
+// derived rows per table, written with multi-row statements.
 type txWriter struct {
-	tx    *sql.Tx
-	d     Dialect
-	stmts map[string]*sql.Stmt
-	err   error
+	tx      *sql.Tx
+	d       Dialect
+	stmts   map[string]*sql.Stmt
+	pending []*pendingRows
+}
+
+// pendingRows are rows for one table, inserted once or upserted.
+type pendingRows struct {
+	t      table
+	upsert bool
+	rows   [][]any
 }
 
 func (w *txWriter) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
@@ -239,14 +302,47 @@ func (w *txWriter) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-func (w *txWriter) exec(ctx context.Context, q string, args ...any) error {
+func (w *txWriter) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	st, err := w.stmt(ctx, q)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if _, err := st.ExecContext(ctx, args...); err != nil {
-		return fmt.Errorf("write %s: %w", strings.Fields(q)[2], err)
+	return st.QueryContext(ctx, args...)
+}
+
+// add buffers a row for t.
+func (w *txWriter) add(t table, upsert bool, row ...any) {
+	for _, p := range w.pending {
+		if p.t.name == t.name && p.upsert == upsert {
+			p.rows = append(p.rows, row)
+			return
+		}
 	}
+	w.pending = append(w.pending, &pendingRows{t: t, upsert: upsert, rows: [][]any{row}})
+}
+
+// flush writes the buffered rows, table by table.
+func (w *txWriter) flush(ctx context.Context) error {
+	for _, p := range w.pending {
+		for chunk := range slices.Chunk(p.rows, maxRows(len(p.t.cols))) {
+			q := insertOnce(p.t, len(chunk))
+			if p.upsert {
+				q = upsert(p.t, len(chunk))
+			}
+			args := make([]any, 0, len(chunk)*len(p.t.cols))
+			for _, r := range chunk {
+				args = append(args, r...)
+			}
+			st, err := w.stmt(ctx, q)
+			if err != nil {
+				return err
+			}
+			if _, err := st.ExecContext(ctx, args...); err != nil {
+				return fmt.Errorf("write %s: %w", p.t.name, err)
+			}
+		}
+	}
+	w.pending = w.pending[:0]
 	return nil
 }
 
@@ -288,20 +384,30 @@ func (s *Store) project(ctx context.Context, w *txWriter, fresh []*item) error {
 			entities[it.entity] = true
 			continue
 		}
-		if err := insertRow(ctx, w, e); err != nil {
+		if err := addRow(w, e); err != nil {
 			return err
 		}
+	}
+	if err := w.flush(ctx); err != nil {
+		return err
 	}
 	keys := make([][2]string, 0, len(apps))
 	for k := range apps {
 		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, func(a, b [2]string) int { return strings.Compare(a[0]+"\x00"+a[1], b[0]+"\x00"+b[1]) })
-	for _, k := range keys {
-		a := apps[k]
-		if err := w.exec(ctx, upsertAppSQL, a.name, a.env, a.team, a.teamAt, a.cluster, a.clusterAt,
-			a.namespace, a.namespaceAt, a.first, a.last, a.count); err != nil {
+	slices.SortFunc(keys, func(a, b [2]string) int { return cmp.Or(strings.Compare(a[0], b[0]), strings.Compare(a[1], b[1])) })
+	for chunk := range slices.Chunk(keys, maxRows(11)) {
+		args := make([]any, 0, len(chunk)*11)
+		for _, k := range chunk {
+			a := apps[k]
+			args = append(args, a.name, a.env, a.team, a.teamAt, a.cluster, a.clusterAt, a.namespace, a.namespaceAt, a.first, a.last, a.count)
+		}
+		st, err := w.stmt(ctx, upsertAppsSQL(len(chunk)))
+		if err != nil {
 			return err
+		}
+		if _, err := st.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("write apps: %w", err)
 		}
 	}
 	if len(entities) == 0 {
@@ -315,12 +421,10 @@ func (s *Store) project(ctx context.Context, w *txWriter, fresh []*item) error {
 	if err := w.d.LockEntities(ctx, w.tx, ents); err != nil {
 		return fmt.Errorf("lock entities: %w", err)
 	}
-	for _, ent := range ents {
-		if err := s.refold(ctx, w, ent); err != nil {
-			return err
-		}
+	if err := s.refold(ctx, w, ents); err != nil {
+		return err
 	}
-	return nil
+	return w.flush(ctx)
 }
 
 func takeLatest(v *string, at *int64, nv string, t int64) {
@@ -329,8 +433,9 @@ func takeLatest(v *string, at *int64, nv string, t int64) {
 	}
 }
 
-const upsertAppSQL = `INSERT INTO apps (name, env, team, team_at, cluster, cluster_at, namespace, namespace_at, first_seen, last_seen, events)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+func upsertAppsSQL(n int) string {
+	return `INSERT INTO apps (name, env, team, team_at, cluster, cluster_at, namespace, namespace_at, first_seen, last_seen, events)
+VALUES ` + valueRows(11, n) + `
 ON CONFLICT (name, env) DO UPDATE SET
   team = CASE WHEN excluded.team <> '' AND excluded.team_at >= apps.team_at THEN excluded.team ELSE apps.team END,
   team_at = CASE WHEN excluded.team <> '' AND excluded.team_at >= apps.team_at THEN excluded.team_at ELSE apps.team_at END,
@@ -341,71 +446,77 @@ ON CONFLICT (name, env) DO UPDATE SET
   first_seen = CASE WHEN excluded.first_seen < apps.first_seen THEN excluded.first_seen ELSE apps.first_seen END,
   last_seen = CASE WHEN excluded.last_seen > apps.last_seen THEN excluded.last_seen ELSE apps.last_seen END,
   events = apps.events + excluded.events`
+}
 
-// insertRow stores the row of an event that maps to a row of its own.
-// Rows are keyed naturally, so a second event for the same key changes nothing.
-func insertRow(ctx context.Context, w *txWriter, e *delivery.Event) error {
+// addRow buffers the row of an event that maps to a row of its own. Rows
+// are keyed naturally, so a second event for the same key changes nothing.
+func addRow(w *txWriter, e *delivery.Event) error {
 	t := e.Time.UnixNano()
 	switch p := e.Payload.(type) {
 	case *delivery.Commit:
-		return w.exec(ctx, insertOnce(tblCommits), commitRow(delivery.CommitRecord{Commit: *p, Source: e.Source})...)
+		w.add(tblCommits, false, commitRow(delivery.CommitRecord{Commit: *p, Source: e.Source})...)
 	case *delivery.ManifestChange:
-		return w.exec(ctx, insertOnce(tblManifestChanges), manifestChangeRow(delivery.ManifestChangeRecord{
-			ManifestChange: *p, App: e.App, Env: e.Env, Time: e.Time})...)
+		w.add(tblManifestChanges, false, manifestChangeRow(delivery.ManifestChangeRecord{ManifestChange: *p, App: e.App, Env: e.Env, Time: e.Time})...)
 	case *delivery.Health:
-		return w.exec(ctx, insertOnce(tblHealth), e.Cluster, p.Application, t, e.App, e.Env, string(p.Status), p.Message, p.SyncStatus, p.Revision)
+		w.add(tblHealth, false, e.Cluster, p.Application, t, e.App, e.Env, string(p.Status), p.Message, p.SyncStatus, p.Revision)
 	case *delivery.Traffic:
 		for _, tt := range p.Targets {
-			if err := w.exec(ctx, insertOnce(tblTraffic), e.Cluster, e.Namespace, p.Service, t, tt.Revision, tt.Tag,
-				e.App, e.Env, tt.Percent, boolInt(tt.Latest)); err != nil {
-				return err
-			}
+			w.add(tblTraffic, false, e.Cluster, e.Namespace, p.Service, t, tt.Revision, tt.Tag, e.App, e.Env, tt.Percent, boolInt(tt.Latest))
 		}
-		return nil
 	case *delivery.Scale:
-		return w.exec(ctx, insertOnce(tblScale), e.Cluster, e.Namespace, p.Revision, t, p.Service, e.App, e.Env, p.Actual, p.Desired)
+		w.add(tblScale, false, e.Cluster, e.Namespace, p.Revision, t, p.Service, e.App, e.Env, p.Actual, p.Desired)
 	case *delivery.Deployment:
-		return w.exec(ctx, insertOnce(tblDeployments), e.Source, e.ID, string(e.Type), e.App, e.Env, t, p.Artifact,
+		w.add(tblDeployments, false, e.Source, e.ID, string(e.Type), e.App, e.Env, t, p.Artifact,
 			p.PreviousArtifact, p.ManifestCommit, p.SourceCommit, p.InferredFrom, p.Revision)
+	default:
+		return fmt.Errorf("no derived row for %s events", e.Type)
 	}
-	return fmt.Errorf("no derived row for %s events", e.Type)
+	return nil
 }
 
-// refold rebuilds the row of one entity from all its stored events.
-func (s *Store) refold(ctx context.Context, w *txWriter, entity string) error {
-	st, err := w.stmt(ctx, selectEntitySQL)
-	if err != nil {
-		return err
+// refold rebuilds the rows of entities from all their stored events.
+func (s *Store) refold(ctx context.Context, w *txWriter, entities []string) error {
+	byEntity := make(map[string][]delivery.Event, len(entities))
+	for chunk := range slices.Chunk(entities, 500) {
+		args := make([]any, len(chunk))
+		for i, e := range chunk {
+			args[i] = e
+		}
+		rows, err := w.query(ctx, `SELECT entity, `+eventColumns+` FROM events WHERE entity IN (`+placeholders(len(chunk))+`) AND entity <> ''`, args...)
+		if err != nil {
+			return fmt.Errorf("read events to fold: %w", err)
+		}
+		if err := scanEventsInto(rows, byEntity); err != nil {
+			return fmt.Errorf("read events to fold: %w", err)
+		}
 	}
-	rows, err := st.QueryContext(ctx, entity)
-	if err != nil {
-		return fmt.Errorf("read events of %s: %w", entity, err)
+	for _, ent := range entities {
+		events := byEntity[ent]
+		if len(events) == 0 {
+			return fmt.Errorf("entity %s: no events to fold", ent)
+		}
+		delivery.SortForFold(events)
+		switch events[0].Payload.(type) {
+		case *delivery.Change:
+			w.add(tblChanges, true, changeRow(delivery.FoldChange(events))...)
+		case *delivery.PipelineRun:
+			w.add(tblPipelineRuns, true, pipelineRunRow(delivery.FoldPipelineRun(events))...)
+		case *delivery.Artifact:
+			w.add(tblArtifacts, true, artifactRow(delivery.FoldArtifact(events))...)
+		case *delivery.Sync:
+			w.add(tblSyncs, true, syncRow(delivery.FoldSync(events))...)
+		case *delivery.Revision:
+			w.add(tblRevisions, true, revisionRow(delivery.FoldRevision(events))...)
+		case *delivery.Incident:
+			w.add(tblIncidents, true, incidentRow(delivery.FoldIncident(events))...)
+		default:
+			return fmt.Errorf("entity %s: no fold for %s events", ent, events[0].Type)
+		}
 	}
-	events, err := scanEvents(rows)
-	if err != nil {
-		return fmt.Errorf("read events of %s: %w", entity, err)
-	}
-	delivery.SortForFold(events)
-	switch events[0].Payload.(type) {
-	case *delivery.Change:
-		return w.exec(ctx, upsert(tblChanges), changeRow(delivery.FoldChange(events))...)
-	case *delivery.PipelineRun:
-		return w.exec(ctx, upsert(tblPipelineRuns), pipelineRunRow(delivery.FoldPipelineRun(events))...)
-	case *delivery.Artifact:
-		return w.exec(ctx, upsert(tblArtifacts), artifactRow(delivery.FoldArtifact(events))...)
-	case *delivery.Sync:
-		return w.exec(ctx, upsert(tblSyncs), syncRow(delivery.FoldSync(events))...)
-	case *delivery.Revision:
-		return w.exec(ctx, upsert(tblRevisions), revisionRow(delivery.FoldRevision(events))...)
-	case *delivery.Incident:
-		return w.exec(ctx, upsert(tblIncidents), incidentRow(delivery.FoldIncident(events))...)
-	}
-	return fmt.Errorf("entity %s: no fold for %s events", entity, events[0].Type)
+	return nil
 }
 
 const eventColumns = `seq, source, event_id, type, occurred_at, received_at, app, env, team, cluster, namespace, payload`
-
-const selectEntitySQL = `SELECT ` + eventColumns + ` FROM events WHERE entity = ?`
 
 func boolInt(b bool) int {
 	if b {

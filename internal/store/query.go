@@ -58,7 +58,7 @@ func (s *Store) Events(ctx context.Context, f EventFilter) ([]delivery.Event, er
 		w.add("type IN ("+placeholders(len(f.Types))+")", typeArgs(f.Types)...)
 	}
 	if f.Entity != "" {
-		w.add("entity = ?", f.Entity)
+		w.add("entity = ? AND entity <> ''", f.Entity)
 	}
 	if !f.Since.IsZero() {
 		w.add("occurred_at >= ?", f.Since.UnixNano())
@@ -111,22 +111,46 @@ func scanEvents(rows *sql.Rows) ([]delivery.Event, error) {
 	defer rows.Close()
 	var out []delivery.Event
 	for rows.Next() {
-		var e delivery.Event
-		var typ, payload string
-		var occurred, received int64
-		if err := rows.Scan(&e.Seq, &e.Source, &e.ID, &typ, &occurred, &received, &e.App, &e.Env, &e.Team, &e.Cluster, &e.Namespace, &payload); err != nil {
+		e, err := scanEvent(rows.Scan)
+		if err != nil {
 			return nil, err
 		}
-		e.Type = delivery.EventType(typ)
-		e.Time, e.ReceivedAt = fromNS(occurred), fromNS(received)
-		p, err := delivery.UnmarshalPayload(e.Type, []byte(payload))
-		if err != nil {
-			return nil, fmt.Errorf("event %d: %w", e.Seq, err)
-		}
-		e.Payload = p
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// scanEventsInto reads rows of entity followed by eventColumns, grouping
+// the events by entity, and closes them.
+func scanEventsInto(rows *sql.Rows, byEntity map[string][]delivery.Event) error {
+	defer rows.Close()
+	for rows.Next() {
+		var entity string
+		e, err := scanEvent(func(dest ...any) error { return rows.Scan(append([]any{&entity}, dest...)...) })
+		if err != nil {
+			return err
+		}
+		byEntity[entity] = append(byEntity[entity], e)
+	}
+	return rows.Err()
+}
+
+// scanEvent reads one row of eventColumns.
+func scanEvent(scan func(...any) error) (delivery.Event, error) {
+	var e delivery.Event
+	var typ, payload string
+	var occurred, received int64
+	if err := scan(&e.Seq, &e.Source, &e.ID, &typ, &occurred, &received, &e.App, &e.Env, &e.Team, &e.Cluster, &e.Namespace, &payload); err != nil {
+		return e, err
+	}
+	e.Type = delivery.EventType(typ)
+	e.Time, e.ReceivedAt = fromNS(occurred), fromNS(received)
+	p, err := delivery.UnmarshalPayload(e.Type, []byte(payload))
+	if err != nil {
+		return e, fmt.Errorf("event %d: %w", e.Seq, err)
+	}
+	e.Payload = p
+	return e, nil
 }
 
 // ModelFilter selects rows of the derived model. App and Env apply to tables

@@ -52,20 +52,22 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
-// insertOnce is an INSERT that leaves an existing row with the same key alone.
-func insertOnce(t table) string {
-	return "INSERT INTO " + t.name + " (" + strings.Join(t.cols, ", ") + ") VALUES (" + placeholders(len(t.cols)) +
-		") ON CONFLICT (" + strings.Join(t.cols[:t.pk], ", ") + ") DO NOTHING"
+// insertOnce is an INSERT of n rows that leaves existing rows with the same
+// key alone (and keeps the first of equal keys within the statement).
+func insertOnce(t table, n int) string {
+	return "INSERT INTO " + t.name + " (" + strings.Join(t.cols, ", ") + ") VALUES " + valueRows(len(t.cols), n) +
+		" ON CONFLICT (" + strings.Join(t.cols[:t.pk], ", ") + ") DO NOTHING"
 }
 
-// upsert is an INSERT that replaces every non-key column of an existing row.
-func upsert(t table) string {
+// upsert is an INSERT of n rows, with distinct keys, that replaces every
+// non-key column of existing rows.
+func upsert(t table, n int) string {
 	sets := make([]string, 0, len(t.cols)-t.pk)
 	for _, c := range t.cols[t.pk:] {
 		sets = append(sets, c+" = excluded."+c)
 	}
-	return "INSERT INTO " + t.name + " (" + strings.Join(t.cols, ", ") + ") VALUES (" + placeholders(len(t.cols)) +
-		") ON CONFLICT (" + strings.Join(t.cols[:t.pk], ", ") + ") DO UPDATE SET " + strings.Join(sets, ", ")
+	return "INSERT INTO " + t.name + " (" + strings.Join(t.cols, ", ") + ") VALUES " + valueRows(len(t.cols), n) +
+		" ON CONFLICT (" + strings.Join(t.cols[:t.pk], ", ") + ") DO UPDATE SET " + strings.Join(sets, ", ")
 }
 
 // ns stores a time as Unix nanoseconds, 0 for the zero time.

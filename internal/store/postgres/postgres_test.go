@@ -19,7 +19,7 @@ import (
 // PostgreSQL tests must run: a missing DSN fails them instead of skipping.
 const dsnEnv = "SHIPLOG_TEST_POSTGRES_DSN"
 
-func testDSN(t *testing.T) string {
+func testDSN(t testing.TB) string {
 	t.Helper()
 	dsn := os.Getenv(dsnEnv)
 	if dsn == "" {
@@ -33,8 +33,40 @@ func testDSN(t *testing.T) string {
 
 var schemaSeq atomic.Int64
 
+func TestMain(m *testing.M) {
+	storetest.KillChild(func(ctx context.Context, dsn string) (*store.Store, error) {
+		return postgres.Open(ctx, dsn, store.Options{})
+	})
+	os.Exit(m.Run())
+}
+
 // openTemp opens a store in a schema of its own, dropped at the end.
 func openTemp(t *testing.T) *store.Store {
+	t.Helper()
+	s, _ := openTempDSN(t)
+	return s
+}
+
+// TestKillDuringAppend kills a process that is appending with SIGKILL and
+// checks that every event it had acknowledged survived.
+func TestKillDuringAppend(t *testing.T) {
+	s, dsn := openTempDSN(t)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	storetest.KillParent(t, dsn, 10_000, func(t *testing.T) *store.Store {
+		s, err := postgres.Open(context.Background(), dsn, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}, openTemp)
+}
+
+// openTempDSN opens a store in a schema of its own, dropped at the end, and
+// returns the DSN that reaches that schema.
+func openTempDSN(t testing.TB) (*store.Store, string) {
 	t.Helper()
 	dsn := testDSN(t)
 	admin, err := sql.Open("pgx", dsn)
@@ -62,7 +94,7 @@ func openTemp(t *testing.T) *store.Store {
 	if _, err := s.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return s, u.String()
 }
 
 func TestConformance(t *testing.T) {

@@ -67,7 +67,7 @@ func Open(ctx context.Context, path string, opts store.Options) (*store.Store, e
 			return nil, fmt.Errorf("open sqlite store: %w", err)
 		}
 	}
-	common := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
+	common := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)&_pragma=cache_size(-65536)"
 	u := "file:" + (&url.URL{Path: path}).EscapedPath()
 	write, err := sql.Open("sqlite", u+"?"+common+"&_txlock=immediate")
 	if err != nil {
