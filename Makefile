@@ -1,0 +1,47 @@
+# shiplog — make targets. `make test` is what CI runs (after .ci/run has
+# started PostgreSQL and exported SHIPLOG_TEST_POSTGRES_DSN).
+
+SHELL := /bin/bash
+
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS := -s -w -X github.com/shiplog-dev/shiplog/internal/version.Version=$(VERSION) \
+           -X github.com/shiplog-dev/shiplog/internal/version.Commit=$(COMMIT)
+
+.PHONY: all build test fmt-check vet unit bench run clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/shiplog ./cmd/shiplog
+
+# The test command: formatting, vet, and every test with the race detector.
+test: fmt-check vet unit
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+# Benchmarks: one line per figure, "BENCH <name> <value> <unit>", also
+# written to bench/results.json. Packages run one at a time (-p 1) so that
+# figures are not measured against each other; PostgreSQL is started if no
+# DSN is given.
+bench:
+	@dsn="$${SHIPLOG_TEST_POSTGRES_DSN:-$$(.ci/start-postgres)}"; \
+	set -o pipefail; SHIPLOG_TEST_POSTGRES_DSN="$$dsn" $(GO) test -p 1 -run '^$$' -bench . -benchtime 2s -count 1 ./... 2>&1 | \
+		$(GO) run ./tools/benchreport -json bench/results.json
+
+# Until `shiplog demo` lands: migrate and serve the embedded store.
+run:
+	$(GO) run ./cmd/shiplog migrate --db ./shiplog.db
+	$(GO) run ./cmd/shiplog serve --db ./shiplog.db
+
+clean:
+	rm -rf bin bench/results.json
