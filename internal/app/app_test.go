@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"io"
@@ -136,6 +137,34 @@ func TestRefusesSchemaMismatch(t *testing.T) {
 	var se *store.SchemaError
 	if !errors.As(err, &se) || se.Have != 0 || !strings.Contains(err.Error(), "shiplog migrate") {
 		t.Fatalf("New on an empty store: %v, want a SchemaError telling to run shiplog migrate", err)
+	}
+}
+
+func TestRefusesNewerSchema(t *testing.T) {
+	path := migratedDB(t)
+	// A newer shiplog has migrated this store further.
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, '0099_future.sql', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = app.New(context.Background(), testConfig(path), slog.New(slog.DiscardHandler))
+	var se *store.SchemaError
+	if !errors.As(err, &se) || se.Have != 99 || se.Want != 1 || !strings.Contains(err.Error(), "upgrade shiplog") {
+		t.Fatalf("New on a newer store: %v, want a SchemaError telling to upgrade", err)
+	}
+	s, err := app.OpenStore(context.Background(), path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(context.Background()); !errors.As(err, &se) {
+		t.Errorf("Migrate on a newer store: %v, want a SchemaError", err)
 	}
 }
 
