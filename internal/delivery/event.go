@@ -25,16 +25,17 @@ const (
 	PipelineRunFinished EventType = "pipelinerun.finished"
 	ArtifactPackaged    EventType = "artifact.packaged"
 	ArtifactPublished   EventType = "artifact.published"
-	ManifestChanged     EventType = "manifest.changed" // shiplog: a GitOps-repo commit changed an app's image
-	SyncStarted         EventType = "sync.started"     // shiplog: an Argo CD sync operation started
-	SyncFinished        EventType = "sync.finished"    // shiplog: an Argo CD sync operation ended (any phase)
-	HealthChanged       EventType = "health.changed"   // shiplog: an Argo CD application's health changed
-	RevisionCreated     EventType = "revision.created" // shiplog: a Knative Revision appeared
-	RevisionReady       EventType = "revision.ready"   // shiplog: a Knative Revision became Ready
-	RevisionFailed      EventType = "revision.failed"  // shiplog: a Knative Revision failed to become Ready
-	RevisionDeleted     EventType = "revision.deleted" // shiplog: a Knative Revision was garbage-collected or deleted
-	TrafficChanged      EventType = "traffic.changed"  // shiplog: a Knative Service's traffic split changed
-	ScaleSampled        EventType = "scale.sampled"    // shiplog: replicas of a Knative Revision observed
+	ManifestChanged     EventType = "manifest.changed"   // shiplog: a GitOps-repo commit changed an app's image
+	ManifestRewritten   EventType = "manifest.rewritten" // shiplog: an imported GitOps-repo commit left its branch (force-push)
+	SyncStarted         EventType = "sync.started"       // shiplog: an Argo CD sync operation started
+	SyncFinished        EventType = "sync.finished"      // shiplog: an Argo CD sync operation ended (any phase)
+	HealthChanged       EventType = "health.changed"     // shiplog: an Argo CD application's health changed
+	RevisionCreated     EventType = "revision.created"   // shiplog: a Knative Revision appeared
+	RevisionReady       EventType = "revision.ready"     // shiplog: a Knative Revision became Ready
+	RevisionFailed      EventType = "revision.failed"    // shiplog: a Knative Revision failed to become Ready
+	RevisionDeleted     EventType = "revision.deleted"   // shiplog: a Knative Revision was garbage-collected or deleted
+	TrafficChanged      EventType = "traffic.changed"    // shiplog: a Knative Service's traffic split changed
+	ScaleSampled        EventType = "scale.sampled"      // shiplog: replicas of a Knative Revision observed
 	ServiceDeployed     EventType = "service.deployed"
 	ServiceUpgraded     EventType = "service.upgraded"
 	ServiceRolledBack   EventType = "service.rolledback"
@@ -60,6 +61,7 @@ var eventTypes = map[EventType]struct {
 	ArtifactPackaged:    {0, func() Payload { return &Artifact{} }},
 	ArtifactPublished:   {1, func() Payload { return &Artifact{} }},
 	ManifestChanged:     {0, func() Payload { return &ManifestChange{} }},
+	ManifestRewritten:   {0, func() Payload { return &RewrittenCommit{} }},
 	SyncStarted:         {0, func() Payload { return &Sync{} }},
 	SyncFinished:        {1, func() Payload { return &Sync{} }},
 	HealthChanged:       {0, func() Payload { return &Health{} }},

@@ -158,6 +158,13 @@ type DeploymentRecord struct {
 	Env     string    `json:"environment"`
 	Time    time.Time `json:"time"`
 	Deployment
+	Rewritten bool `json:"rewritten,omitempty"` // its manifest commit left the branch (force-push)
+}
+
+// RewrittenRecord is a GitOps commit no longer on its branch.
+type RewrittenRecord struct {
+	RewrittenCommit
+	Time time.Time `json:"time"` // when the rewrite was noticed
 }
 
 // IncidentRecord is an incident, folded from incident.* events.

@@ -218,7 +218,6 @@ type ManifestChange struct {
 	SourceCommit  string     `json:"source_commit,omitempty"`
 	Subject       string     `json:"subject,omitempty"`
 	ParentCommit  string     `json:"parent_commit,omitempty"`
-	Rewritten     bool       `json:"rewritten,omitempty"` // no longer on the branch after a force-push
 	CommittedTime time.Time  `json:"committed_at,omitzero"`
 }
 
@@ -388,12 +387,18 @@ func (p *Scale) validate(EventType) error {
 // Deployment is the payload of service.* events: an artifact became (or
 // stopped being) live for an app in an environment.
 type Deployment struct {
-	Artifact         string `json:"artifact,omitempty"` // image reference or PURL
-	PreviousArtifact string `json:"previous_artifact,omitempty"`
-	ManifestCommit   string `json:"manifest_commit,omitempty"`
-	SourceCommit     string `json:"source_commit,omitempty"`
-	InferredFrom     string `json:"inferred_from,omitempty"` // git, argocd, knative, cdevents, …
-	Revision         string `json:"revision,omitempty"`      // Knative revision, when known
+	Artifact         string   `json:"artifact,omitempty"` // image reference or PURL
+	PreviousArtifact string   `json:"previous_artifact,omitempty"`
+	Repo             string   `json:"repo,omitempty"` // GitOps repository of the manifest commit
+	ManifestCommit   string   `json:"manifest_commit,omitempty"`
+	SourceCommit     string   `json:"source_commit,omitempty"`
+	Changes          []string `json:"changes,omitempty"`       // source commits shipped, newest first
+	InferredFrom     string   `json:"inferred_from,omitempty"` // git, argocd, knative, cdevents, …
+	Revision         string   `json:"revision,omitempty"`      // Knative revision, when known
+	Author           string   `json:"author,omitempty"`        // who made the change (manifest commit author, sync initiator)
+	Bot              bool     `json:"bot,omitempty"`
+	PR               int64    `json:"pr,omitempty"`
+	Revert           bool     `json:"revert,omitempty"` // the manifest commit reverts an earlier one
 }
 
 func (p *Deployment) validate(t EventType) error {
@@ -402,7 +407,25 @@ func (p *Deployment) validate(t EventType) error {
 			return err
 		}
 	}
+	for i, c := range p.Changes {
+		if err := checkSHA(fmt.Sprintf("payload.changes[%d]", i), c, true); err != nil {
+			return err
+		}
+	}
 	return firstErr(checkSHA("payload.manifest_commit", p.ManifestCommit, false), checkSHA("payload.source_commit", p.SourceCommit, false))
+}
+
+// RewrittenCommit is the payload of manifest.rewritten: a GitOps-repository
+// commit that was imported from a branch and is no longer on it (the branch
+// was force-pushed). What it changed stays recorded, marked rewritten.
+type RewrittenCommit struct {
+	Repo   string `json:"repo"`
+	Commit string `json:"commit"`
+	Branch string `json:"branch,omitempty"`
+}
+
+func (p *RewrittenCommit) validate(EventType) error {
+	return firstErr(required("payload.repo", p.Repo), checkSHA("payload.commit", p.Commit, true))
 }
 
 // Incident is the payload of incident.* events.

@@ -466,8 +466,10 @@ func addRow(w *txWriter, e *delivery.Event) error {
 	case *delivery.Scale:
 		w.add(tblScale, false, e.Cluster, e.Namespace, p.Revision, t, p.Service, e.App, e.Env, p.Actual, p.Desired)
 	case *delivery.Deployment:
-		w.add(tblDeployments, false, e.Source, e.ID, string(e.Type), e.App, e.Env, t, p.Artifact,
-			p.PreviousArtifact, p.ManifestCommit, p.SourceCommit, p.InferredFrom, p.Revision)
+		w.add(tblDeployments, false, e.Source, e.ID, string(e.Type), e.App, e.Env, t, p.Artifact, p.PreviousArtifact, p.Repo,
+			p.ManifestCommit, p.SourceCommit, joinList(p.Changes), p.InferredFrom, p.Revision, p.Author, boolInt(p.Bot), p.PR, boolInt(p.Revert))
+	case *delivery.RewrittenCommit:
+		w.add(tblRewritten, false, p.Repo, p.Commit, p.Branch, t)
 	default:
 		return fmt.Errorf("no derived row for %s events", e.Type)
 	}

@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -159,6 +161,7 @@ func scanEvent(scan func(...any) error) (delivery.Event, error) {
 type ModelFilter struct {
 	App   string
 	Env   string
+	Repo  string // tables with a repository column
 	Since time.Time
 	Until time.Time
 	Limit int
@@ -178,13 +181,19 @@ func list[T any](ctx context.Context, s *Store, t table, f ModelFilter, scan fun
 			w.add("env = ?", f.Env)
 		}
 	}
+	if f.Repo != "" {
+		if t.repoCol == "" {
+			return nil, fmt.Errorf("list %s: filtering by repository is not possible: the table has no such column", t.name)
+		}
+		w.add(t.repoCol+" = ?", f.Repo)
+	}
 	if !f.Since.IsZero() {
 		w.add(t.timeCol+" >= ?", f.Since.UnixNano())
 	}
 	if !f.Until.IsZero() {
 		w.add(t.timeCol+" < ?", f.Until.UnixNano())
 	}
-	q := "SELECT " + strings.Join(t.cols, ", ") + " FROM " + t.name + w.String() +
+	q := "SELECT " + strings.Join(append(slices.Clone(t.cols), t.extra...), ", ") + " FROM " + t.name + w.String() +
 		" ORDER BY " + t.timeCol + ", " + strings.Join(t.cols[:t.pk], ", ")
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
@@ -274,10 +283,10 @@ func (s *Store) ManifestChanges(ctx context.Context, f ModelFilter) ([]delivery.
 		var r delivery.ManifestChangeRecord
 		var t int64
 		var op string
-		var bot, revert, rewritten int
+		var bot, revert int
 		err := sc(&r.Repo, &r.Commit, &r.Path, &r.Location, &r.App, &r.Env, &t, &op, &r.OldImage, &r.NewImage, &r.Author, &r.AuthorEmail,
-			&bot, &r.PR, &revert, &r.SourceCommit, &r.Subject, &r.ParentCommit, &rewritten)
-		r.Time, r.Op, r.Bot, r.Revert, r.Rewritten = fromNS(t), delivery.ManifestOp(op), bot != 0, revert != 0, rewritten != 0
+			&bot, &r.PR, &revert, &r.SourceCommit, &r.Subject, &r.ParentCommit)
+		r.Time, r.Op, r.Bot, r.Revert = fromNS(t), delivery.ManifestOp(op), bot != 0, revert != 0
 		r.CommittedTime = r.Time
 		return r, err
 	})
@@ -347,9 +356,23 @@ func (s *Store) Deployments(ctx context.Context, f ModelFilter) ([]delivery.Depl
 	return list(ctx, s, tblDeployments, f, func(sc func(...any) error) (delivery.DeploymentRecord, error) {
 		var r delivery.DeploymentRecord
 		var t int64
-		var kind string
-		err := sc(&r.Source, &r.EventID, &kind, &r.App, &r.Env, &t, &r.Artifact, &r.PreviousArtifact, &r.ManifestCommit, &r.SourceCommit, &r.InferredFrom, &r.Revision)
-		r.Time, r.Kind = fromNS(t), delivery.EventType(kind)
+		var kind, changes string
+		var bot, revert int
+		var rewritten bool
+		err := sc(&r.Source, &r.EventID, &kind, &r.App, &r.Env, &t, &r.Artifact, &r.PreviousArtifact, &r.Repo, &r.ManifestCommit, &r.SourceCommit,
+			&changes, &r.InferredFrom, &r.Revision, &r.Author, &bot, &r.PR, &revert, &rewritten)
+		r.Time, r.Kind, r.Changes, r.Bot, r.Revert, r.Rewritten = fromNS(t), delivery.EventType(kind), splitList(changes), bot != 0, revert != 0, rewritten
+		return r, err
+	})
+}
+
+// RewrittenCommits lists GitOps commits that left their branch (time column: when noticed).
+func (s *Store) RewrittenCommits(ctx context.Context, f ModelFilter) ([]delivery.RewrittenRecord, error) {
+	return list(ctx, s, tblRewritten, f, func(sc func(...any) error) (delivery.RewrittenRecord, error) {
+		var r delivery.RewrittenRecord
+		var t int64
+		err := sc(&r.Repo, &r.Commit, &r.Branch, &t)
+		r.Time = fromNS(t)
 		return r, err
 	})
 }
@@ -363,4 +386,28 @@ func (s *Store) Incidents(ctx context.Context, f ModelFilter) ([]delivery.Incide
 		r.DetectedAt, r.ResolvedAt = fromNS(detected), fromNS(resolved)
 		return r, err
 	})
+}
+
+// Cursor returns where the named incremental reader stopped, "" if unknown.
+func (s *Store) Cursor(ctx context.Context, name string) (string, error) {
+	var v string
+	err := s.read.QueryRowContext(ctx, s.dialect.Rebind("SELECT value FROM cursors WHERE name = ?"), name).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read cursor %s: %w", name, err)
+	}
+	return v, nil
+}
+
+// SetCursor records where the named incremental reader stopped. Call it
+// after the events read up to there were appended.
+func (s *Store) SetCursor(ctx context.Context, name, value string) error {
+	_, err := s.write.ExecContext(ctx, s.dialect.Rebind(`INSERT INTO cursors (name, value, updated_at) VALUES (?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`), name, value, s.now().UnixNano())
+	if err != nil {
+		return fmt.Errorf("write cursor %s: %w", name, err)
+	}
+	return nil
 }

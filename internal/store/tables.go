@@ -9,29 +9,32 @@ import (
 
 // table describes one derived-model table: its columns in row order, how
 // many leading columns form the primary key, the time column that range
-// filters and ordering use, and its app column (with env beside it), if any.
+// filters and ordering use, its app column (with env beside it) and repo
+// column, if any, and computed columns read after cols.
 type table struct {
 	name    string
 	cols    []string
 	pk      int
 	timeCol string
 	appCol  string
+	repoCol string
+	extra   []string
 }
 
 var (
 	tblApps = table{name: "apps", pk: 2, timeCol: "last_seen", appCol: "name",
 		cols: []string{"name", "env", "team", "cluster", "namespace", "first_seen", "last_seen", "events"}}
-	tblCommits = table{name: "commits", pk: 2, timeCol: "committed_at",
+	tblCommits = table{name: "commits", pk: 2, timeCol: "committed_at", repoCol: "repo",
 		cols: []string{"repo", "sha", "source", "parents", "branch", "author_name", "author_email", "authored_at", "committed_at", "subject"}}
-	tblChanges = table{name: "changes", pk: 2, timeCol: "opened_at",
+	tblChanges = table{name: "changes", pk: 2, timeCol: "opened_at", repoCol: "repo",
 		cols: []string{"repo", "number", "title", "author", "head_sha", "head_ref", "base_ref", "url", "labels", "opened_at", "merged_at", "merge_sha", "closed_at", "approvers"}}
 	tblPipelineRuns = table{name: "pipeline_runs", pk: 2, timeCol: "started_at",
 		cols: []string{"source", "run_id", "name", "url", "repo", "sha", "branch", "attempt", "queued_at", "started_at", "finished_at", "outcome"}}
 	tblArtifacts = table{name: "artifacts", pk: 1, timeCol: "published_at",
 		cols: []string{"key", "name", "tag", "digest", "source_repo", "source_commit", "pipeline_run", "packaged_at", "published_at"}}
-	tblManifestChanges = table{name: "manifest_changes", pk: 4, timeCol: "time", appCol: "app",
+	tblManifestChanges = table{name: "manifest_changes", pk: 4, timeCol: "time", appCol: "app", repoCol: "repo",
 		cols: []string{"repo", "commit_sha", "path", "location", "app", "env", "time", "op", "old_image", "new_image", "author", "author_email",
-			"bot", "pr", "revert", "source_commit", "subject", "parent_commit", "rewritten"}}
+			"bot", "pr", "revert", "source_commit", "subject", "parent_commit"}}
 	tblSyncs = table{name: "syncs", pk: 3, timeCol: "started_at", appCol: "app",
 		cols: []string{"cluster", "application", "started_at", "app", "env", "finished_at", "revision", "phase", "message", "initiated_by", "automated", "recovered"}}
 	tblHealth = table{name: "health", pk: 3, timeCol: "time", appCol: "app",
@@ -42,8 +45,12 @@ var (
 		cols: []string{"cluster", "namespace", "service", "time", "revision", "tag", "app", "env", "percent", "latest"}}
 	tblScale = table{name: "scale", pk: 4, timeCol: "time", appCol: "app",
 		cols: []string{"cluster", "namespace", "revision", "time", "service", "app", "env", "actual", "desired"}}
-	tblDeployments = table{name: "deployments", pk: 2, timeCol: "time", appCol: "app",
-		cols: []string{"source", "event_id", "kind", "app", "env", "time", "artifact", "previous_artifact", "manifest_commit", "source_commit", "inferred_from", "revision"}}
+	tblDeployments = table{name: "deployments", pk: 2, timeCol: "time", appCol: "app", repoCol: "repo",
+		cols: []string{"source", "event_id", "kind", "app", "env", "time", "artifact", "previous_artifact", "repo", "manifest_commit", "source_commit",
+			"changes", "inferred_from", "revision", "author", "bot", "pr", "revert"},
+		extra: []string{"EXISTS (SELECT 1 FROM rewritten_commits rc WHERE rc.repo = deployments.repo AND rc.commit_sha = deployments.manifest_commit)"}}
+	tblRewritten = table{name: "rewritten_commits", pk: 2, timeCol: "time", repoCol: "repo",
+		cols: []string{"repo", "commit_sha", "branch", "time"}}
 	tblIncidents = table{name: "incidents", pk: 2, timeCol: "detected_at", appCol: "app",
 		cols: []string{"source", "incident_id", "app", "env", "title", "service", "artifact", "url", "severity", "detected_at", "resolved_at"}}
 )
@@ -115,7 +122,7 @@ func artifactRow(r delivery.ArtifactRecord) []any {
 
 func manifestChangeRow(r delivery.ManifestChangeRecord) []any {
 	return []any{r.Repo, r.Commit, r.Path, r.Location, r.App, r.Env, ns(r.Time), string(r.Op), r.OldImage, r.NewImage, r.Author, r.AuthorEmail,
-		boolInt(r.Bot), r.PR, boolInt(r.Revert), r.SourceCommit, r.Subject, r.ParentCommit, boolInt(r.Rewritten)}
+		boolInt(r.Bot), r.PR, boolInt(r.Revert), r.SourceCommit, r.Subject, r.ParentCommit}
 }
 
 func syncRow(r delivery.SyncRecord) []any {

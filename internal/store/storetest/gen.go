@@ -21,6 +21,7 @@ type Generator struct {
 	source string
 	t      time.Time
 	n      int
+	flows  int // successful flows so far
 	apps   []string
 	envs   []string
 }
@@ -119,7 +120,12 @@ func (g *Generator) Flow() []delivery.Event {
 		add(delivery.TrafficChanged, g.step(2*time.Minute), app, env, &delivery.Traffic{Service: app, Targets: targets})
 	}
 	add(delivery.ScaleSampled, g.step(time.Minute), app, env, &delivery.Scale{Revision: rev, Service: app, Actual: 2, Desired: 2})
-	add(delivery.ServiceUpgraded, g.t, app, env, &delivery.Deployment{Artifact: image + "@" + dg, ManifestCommit: mcommit, SourceCommit: merge, InferredFrom: "knative", Revision: rev})
+	g.flows++
+	add(delivery.ServiceUpgraded, g.t, app, env, &delivery.Deployment{Artifact: image + "@" + dg, Repo: "https://git.example.com/acme/gitops",
+		ManifestCommit: mcommit, SourceCommit: merge, Changes: []string{merge, sha}, InferredFrom: "knative", Revision: rev, Author: "shiplog-bot[bot]", Bot: true, PR: pr})
+	if g.flows%8 == 0 { // every eighth successful flow's manifest commit is later force-pushed away
+		add(delivery.ManifestRewritten, g.step(time.Hour), "", "", &delivery.RewrittenCommit{Repo: "https://git.example.com/acme/gitops", Commit: mcommit, Branch: "main"})
+	}
 	return out
 }
 

@@ -35,6 +35,8 @@ func Run(t *testing.T, open Opener) {
 		{"FoldValues", testFoldValues},
 		{"RejectsBadInput", testRejectsBadInput},
 		{"AppendAfterClose", testAppendAfterClose},
+		{"Cursors", testCursors},
+		{"RewrittenMarksDeployments", testRewritten},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
@@ -80,6 +82,7 @@ type Snapshot struct {
 	Scale           []delivery.ScaleRecord
 	Deployments     []delivery.DeploymentRecord
 	Incidents       []delivery.IncidentRecord
+	Rewritten       []delivery.RewrittenRecord
 }
 
 // TakeSnapshot reads the whole derived model of s.
@@ -118,6 +121,8 @@ func TakeSnapshot(t *testing.T, s *store.Store) Snapshot {
 	snap.Deployments, e = s.Deployments(c, f)
 	get(e)
 	snap.Incidents, e = s.Incidents(c, f)
+	get(e)
+	snap.Rewritten, e = s.RewrittenCommits(c, f)
 	get(e)
 	if err != nil {
 		t.Fatalf("snapshot: %v", err)
@@ -212,7 +217,7 @@ func testAppendRoundTrip(t *testing.T, open Opener) {
 	for name, n := range map[string]int{"apps": len(snap.Apps), "commits": len(snap.Commits), "changes": len(snap.Changes),
 		"pipeline runs": len(snap.PipelineRuns), "artifacts": len(snap.Artifacts), "manifest changes": len(snap.ManifestChanges),
 		"syncs": len(snap.Syncs), "health": len(snap.Health), "revisions": len(snap.Revisions), "traffic": len(snap.Traffic),
-		"scale": len(snap.Scale), "deployments": len(snap.Deployments)} {
+		"scale": len(snap.Scale), "deployments": len(snap.Deployments), "rewritten commits": len(snap.Rewritten)} {
 		if n == 0 {
 			t.Errorf("derived table %s is empty after appending %d events", name, len(events))
 		}
@@ -550,5 +555,47 @@ func testAppendAfterClose(t *testing.T, open Opener) {
 	_, err := s.Append(ctx(t), NewGenerator(13, "test").Events(1)...)
 	if !errors.Is(err, store.ErrClosed) {
 		t.Errorf("Append after Close: %v, want ErrClosed", err)
+	}
+}
+
+func testCursors(t *testing.T, open Opener) {
+	s := open(t)
+	c := ctx(t)
+	if v, err := s.Cursor(c, "git:repo@main"); err != nil || v != "" {
+		t.Fatalf("unknown cursor: %q, %v; want \"\", nil", v, err)
+	}
+	for _, v := range []string{"abc", "def"} {
+		if err := s.SetCursor(c, "git:repo@main", v); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Cursor(c, "git:repo@main"); err != nil || got != v {
+			t.Errorf("cursor %q, %v; want %q", got, err, v)
+		}
+	}
+}
+
+func testRewritten(t *testing.T, open Opener) {
+	s := open(t)
+	repo := "https://git.example.com/acme/gitops"
+	mc := "ea8759964626a583667a2bfd08f334ec2070040a"
+	dep := delivery.Event{Source: "git", ID: "deploy/" + mc, Type: delivery.ServiceUpgraded, Time: Base, App: "api", Env: "prod",
+		Payload: &delivery.Deployment{Artifact: "ghcr.io/acme/api:2", PreviousArtifact: "ghcr.io/acme/api:1", Repo: repo, ManifestCommit: mc,
+			Changes: []string{"4d09b7bd4d09b7bd4d09b7bd4d09b7bd4d09b7bd", "1111111111111111111111111111111111111111"}, InferredFrom: "git", Author: "ann", PR: 12}}
+	mustAppend(t, s, dep)
+	deps, err := s.Deployments(ctx(t), store.ModelFilter{Repo: repo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(deps) != 1 || deps[0].Rewritten || !slices.Equal(deps[0].Changes, dep.Payload.(*delivery.Deployment).Changes) || deps[0].PR != 12 {
+		t.Fatalf("deployment before the rewrite: %+v", deps)
+	}
+	mustAppend(t, s, delivery.Event{Source: "git", ID: "rewritten/" + mc, Type: delivery.ManifestRewritten, Time: Base.Add(time.Hour),
+		Payload: &delivery.RewrittenCommit{Repo: repo, Commit: mc, Branch: "main"}})
+	deps, err = s.Deployments(ctx(t), store.ModelFilter{Repo: repo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(deps) != 1 || !deps[0].Rewritten {
+		t.Errorf("deployment after the rewrite: %+v, want it marked rewritten", deps)
 	}
 }

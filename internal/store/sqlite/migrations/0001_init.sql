@@ -123,7 +123,6 @@ CREATE TABLE manifest_changes (
     source_commit  TEXT NOT NULL DEFAULT '',
     subject        TEXT NOT NULL DEFAULT '',
     parent_commit  TEXT NOT NULL DEFAULT '',
-    rewritten      INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (repo, commit_sha, path, location)
 );
 CREATE INDEX manifest_changes_app ON manifest_changes (app, env, time);
@@ -217,14 +216,39 @@ CREATE TABLE deployments (
     time               BIGINT NOT NULL,
     artifact           TEXT NOT NULL DEFAULT '',
     previous_artifact  TEXT NOT NULL DEFAULT '',
+    repo               TEXT NOT NULL DEFAULT '',
     manifest_commit    TEXT NOT NULL DEFAULT '',
     source_commit      TEXT NOT NULL DEFAULT '',
+    changes            TEXT NOT NULL DEFAULT '',
     inferred_from      TEXT NOT NULL DEFAULT '',
     revision           TEXT NOT NULL DEFAULT '',
+    author             TEXT NOT NULL DEFAULT '',
+    bot                INTEGER NOT NULL DEFAULT 0,
+    pr                 BIGINT NOT NULL DEFAULT 0,
+    revert             INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (source, event_id)
 );
 CREATE INDEX deployments_app ON deployments (app, env, time);
 CREATE INDEX deployments_time ON deployments (time);
+CREATE INDEX deployments_manifest ON deployments (repo, manifest_commit);
+
+-- GitOps commits that left their branch after a force-push.
+CREATE TABLE rewritten_commits (
+    repo        TEXT NOT NULL,
+    commit_sha  TEXT NOT NULL,
+    branch      TEXT NOT NULL DEFAULT '',
+    time        BIGINT NOT NULL,
+    PRIMARY KEY (repo, commit_sha)
+);
+
+-- Where incremental sources resume (e.g. the last imported commit of a
+-- repository branch). Operational state, not history: it can be lost and
+-- the source re-reads, idempotently.
+CREATE TABLE cursors (
+    name        TEXT NOT NULL PRIMARY KEY,
+    value       TEXT NOT NULL,
+    updated_at  BIGINT NOT NULL
+);
 
 CREATE TABLE incidents (
     source       TEXT NOT NULL,
