@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -28,6 +29,26 @@ type Config struct {
 	DB  Secret `yaml:"db"`
 	Web Web    `yaml:"web"`
 	Log Log    `yaml:"log"`
+	Git Git    `yaml:"git"`
+}
+
+// Git configures reading GitOps repositories (shiplog import git).
+type Git struct {
+	// CacheDir is where repositories given by URL are cloned.
+	CacheDir string `yaml:"cache_dir"`
+	// Bots are extra author names or e-mail local parts counted as
+	// automation, besides names ending in "[bot]" and the built-in list.
+	Bots []string `yaml:"bots"`
+	// Rules override how apps and environments are recognised, first match wins.
+	Rules []GitRule `yaml:"rules"`
+}
+
+// GitRule maps files whose path matches a regular expression to an app
+// and/or environment; $1 or ${name} refer to capture groups.
+type GitRule struct {
+	Path string `yaml:"path"`
+	App  string `yaml:"app"`
+	Env  string `yaml:"env"`
 }
 
 // Web configures the HTTP server.
@@ -48,7 +69,16 @@ func Default() Config {
 		DB:  Secret(DefaultDBPath()),
 		Web: Web{ListenAddress: "127.0.0.1:8080", ShutdownTimeout: 15 * time.Second},
 		Log: Log{Level: "info", Format: "text"},
+		Git: Git{CacheDir: DefaultCacheDir()},
 	}
+}
+
+// DefaultCacheDir is shiplog/repos under the user's cache directory.
+func DefaultCacheDir() string {
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "shiplog", "repos")
+	}
+	return filepath.Join(os.TempDir(), "shiplog-repos")
 }
 
 // DefaultDBPath is shiplog.db under $XDG_DATA_HOME/shiplog (or
@@ -103,6 +133,16 @@ func (c *Config) Validate() error {
 	}
 	if c.Web.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("web.shutdown_timeout: %s must be positive", c.Web.ShutdownTimeout))
+	}
+	for i, r := range c.Git.Rules {
+		if r.Path == "" {
+			errs = append(errs, fmt.Errorf("git.rules[%d].path: empty", i))
+		} else if _, err := regexp.Compile(r.Path); err != nil {
+			errs = append(errs, fmt.Errorf("git.rules[%d].path: %v", i, err))
+		}
+		if r.App == "" && r.Env == "" {
+			errs = append(errs, fmt.Errorf("git.rules[%d]: sets neither app nor env", i))
+		}
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

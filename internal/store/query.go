@@ -230,14 +230,16 @@ func (s *Store) Apps(ctx context.Context, f ModelFilter) ([]delivery.App, error)
 
 // Commits lists source commits (time column: committed at).
 func (s *Store) Commits(ctx context.Context, f ModelFilter) ([]delivery.CommitRecord, error) {
-	return list(ctx, s, tblCommits, f, func(sc func(...any) error) (delivery.CommitRecord, error) {
-		var r delivery.CommitRecord
-		var parents string
-		var authored, committed int64
-		err := sc(&r.Repo, &r.SHA, &r.Source, &parents, &r.Branch, &r.AuthorName, &r.AuthorEmail, &authored, &committed, &r.Subject)
-		r.Parents, r.AuthoredAt, r.CommittedAt = splitList(parents), fromNS(authored), fromNS(committed)
-		return r, err
-	})
+	return list(ctx, s, tblCommits, f, scanCommit)
+}
+
+func scanCommit(sc func(...any) error) (delivery.CommitRecord, error) {
+	var r delivery.CommitRecord
+	var parents string
+	var authored, committed int64
+	err := sc(&r.Repo, &r.SHA, &r.Source, &parents, &r.Branch, &r.AuthorName, &r.AuthorEmail, &authored, &committed, &r.Subject)
+	r.Parents, r.AuthoredAt, r.CommittedAt = splitList(parents), fromNS(authored), fromNS(committed)
+	return r, err
 }
 
 // Changes lists pull/merge requests (time column: opened at).
@@ -410,4 +412,33 @@ ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.u
 		return fmt.Errorf("write cursor %s: %w", name, err)
 	}
 	return nil
+}
+
+// CommitsBySHA returns the stored commits with these SHAs, by SHA (a SHA
+// found in several repositories maps to one of them).
+func (s *Store) CommitsBySHA(ctx context.Context, shas []string) (map[string]delivery.CommitRecord, error) {
+	out := make(map[string]delivery.CommitRecord, len(shas))
+	for chunk := range slices.Chunk(shas, 500) {
+		args := make([]any, len(chunk))
+		for i, sha := range chunk {
+			args[i] = sha
+		}
+		rows, err := s.read.QueryContext(ctx, s.dialect.Rebind("SELECT "+strings.Join(tblCommits.cols, ", ")+
+			" FROM commits WHERE sha IN ("+placeholders(len(chunk))+")"), args...)
+		if err != nil {
+			return nil, fmt.Errorf("read commits: %w", err)
+		}
+		for rows.Next() {
+			r, err := scanCommit(rows.Scan)
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read commits: %w", err)
+			}
+			out[r.SHA] = r
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("read commits: %w", err)
+		}
+	}
+	return out, nil
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/shiplog-dev/shiplog/internal/cli/cmdutil"
 	"github.com/shiplog-dev/shiplog/internal/cli/configcmd"
+	"github.com/shiplog-dev/shiplog/internal/cli/deployments"
+	"github.com/shiplog-dev/shiplog/internal/cli/importcmd"
 	"github.com/shiplog-dev/shiplog/internal/cli/migrate"
 	"github.com/shiplog-dev/shiplog/internal/cli/serve"
 	"github.com/shiplog-dev/shiplog/internal/cli/versioncmd"
@@ -39,6 +41,8 @@ links them into per-change traces and computes delivery metrics.`,
 		migrate.NewCmdMigrate(f, nil),
 		versioncmd.NewCmdVersion(f),
 		configcmd.NewCmdConfig(f),
+		importcmd.NewCmdImport(f),
+		deployments.NewCmdDeployments(f, nil),
 	)
 	return cmd
 }
