@@ -263,6 +263,11 @@ func (im *importer) commit(c *Commit) []delivery.Event {
 		var newRefs []manifest.Ref
 		if fc.NewBlob != "" {
 			refs, err := im.extract(fc.NewBlob, fc.Path)
+			if err == nil && len(refs) == 0 && len(oldRefs) > 0 {
+				// Every reference gone from a file that is still there: a
+				// removal, or a file that no longer parses? Parse it all.
+				_, err = im.extractWith(fc.NewBlob, fc.Path, manifest.ExtractStrict)
+			}
 			if err != nil {
 				im.skip(c.SHA, fc.Path, err)
 				continue // keep the last readable version as the file's state
@@ -366,12 +371,16 @@ func (im *importer) refsBefore(c *Commit, fc FileChange) ([]manifest.Ref, bool) 
 
 // extract reads and parses one blob.
 func (im *importer) extract(blob, p string) ([]manifest.Ref, error) {
+	return im.extractWith(blob, p, manifest.Extract)
+}
+
+func (im *importer) extractWith(blob, p string, parse func(string, []byte) ([]manifest.Ref, error)) ([]manifest.Ref, error) {
 	content, err := im.blobs.read(blob)
 	if err != nil {
 		im.markUnreadable(blob)
 		return nil, err
 	}
-	refs, err := manifest.Extract(p, content)
+	refs, err := parse(p, content)
 	if err != nil {
 		im.markUnreadable(blob)
 		return nil, err

@@ -137,17 +137,29 @@ const (
 // directory containing "{{", a document that does not parse and contains
 // "{{", or an image value written with "{{ }}".
 func Extract(path string, content []byte) ([]Ref, error) {
+	return extract(path, content, false)
+}
+
+// ExtractStrict is Extract that parses every document of the file, so a
+// syntax error anywhere is reported. Callers use it when a file's image
+// references seem to have all disappeared, to tell a removal from a file
+// that no longer parses.
+func ExtractStrict(path string, content []byte) ([]Ref, error) {
+	return extract(path, content, true)
+}
+
+func extract(path string, content []byte, strict bool) ([]Ref, error) {
 	kind, helm := classifyPath(path)
 	if kind == fileIgnored {
 		return nil, nil
 	}
-	if kind != fileImageUpdater && !bytes.Contains(content, []byte(mage)) {
+	if !strict && kind != fileImageUpdater && !bytes.Contains(content, []byte(mage)) {
 		return nil, nil
 	}
 	if inTemplatesDir(path) && bytes.Contains(content, []byte(templateStart)) {
 		return nil, &FileError{Path: path, Line: firstLineWith(content, []byte(templateStart)), Reason: ReasonHelmTemplate}
 	}
-	x := extractor{path: path, content: content, kind: kind, helm: helm}
+	x := extractor{path: path, content: content, kind: kind, helm: helm, strict: strict}
 	if err := x.run(); err != nil {
 		return nil, err
 	}
@@ -237,6 +249,7 @@ type extractor struct {
 	refs    []Ref
 	keys    map[string]int // times each key was emitted
 	offset  int            // lines of the file before the document being read
+	strict  bool           // parse documents that mention no image too
 }
 
 // line returns the 1-based line of n in the file.
@@ -298,7 +311,7 @@ func (x *extractor) run() error {
 // mentions an image. With whole, doc is the whole file and may hold several
 // documents; otherwise it holds at most one.
 func (x *extractor) parse(doc []byte, firstLine int, whole bool) error {
-	if x.kind != fileImageUpdater && !bytes.Contains(doc, []byte(mage)) {
+	if !x.strict && x.kind != fileImageUpdater && !bytes.Contains(doc, []byte(mage)) {
 		return nil
 	}
 	x.offset = firstLine - 1

@@ -450,3 +450,16 @@ func TestExtractMalformedLines(t *testing.T) {
 		})
 	}
 }
+
+func TestExtractStrictReportsErrorsExtractSkips(t *testing.T) {
+	content := []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n   bad: indent\n")
+	refs, err := Extract("apps/x/envs/prod/cm.yaml", content)
+	if err != nil || refs != nil {
+		t.Fatalf("Extract: %v, %v; want nil, nil (the document mentions no image)", refs, err)
+	}
+	_, err = ExtractStrict("apps/x/envs/prod/cm.yaml", content)
+	var fe *FileError
+	if !errors.As(err, &fe) || fe.Line == 0 {
+		t.Fatalf("ExtractStrict: %v, want a *FileError with a line", err)
+	}
+}
