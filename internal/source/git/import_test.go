@@ -526,3 +526,31 @@ func TestImportSourceRepositoryLeadTimes(t *testing.T) {
 		}
 	}
 }
+
+func TestImportPartialCloneWithoutItsRemote(t *testing.T) {
+	r := newRepo(t)
+	r.git("config", "uploadpack.allowFilter", "true")
+	for i := 1; i <= 3; i++ {
+		r.write("apps/api/envs/prod/service.yaml", knative("api", "api-prod", fmt.Sprintf("ghcr.io/acme/api:%d", i)))
+		r.commit(fmt.Sprintf("v%d", i))
+	}
+	partial := filepath.Join(t.TempDir(), "partial.git")
+	gitIn(t, t.TempDir(), r.now, "x", "x@x", "clone", "-q", "--no-local", "--bare", "--filter=blob:none", "file://"+r.dir, partial)
+	// The remote is gone: git must not try to fetch what is missing.
+	if err := os.RemoveAll(r.dir); err != nil {
+		t.Fatal(err)
+	}
+	s := openStore(t)
+	sum := importRepo(t, s, gitsrc.Options{Repo: partial})
+	if sum.CommitsScanned != 3 || len(sum.Skipped) != 3 {
+		t.Fatalf("%d commits, skipped %v; want 3 commits, 3 files skipped", sum.CommitsScanned, sum.Skipped)
+	}
+	for _, sk := range sum.Skipped {
+		if !strings.Contains(sk.Reason, "object missing from the repository (partial clone)") {
+			t.Errorf("skip reason %q", sk.Reason)
+		}
+	}
+	if got := deployments(t, s); len(got) != 0 {
+		t.Errorf("deployments from unreadable files: %+v", got)
+	}
+}

@@ -136,7 +136,11 @@ func inspect(ctx context.Context, dir string) (*Repo, error) {
 		return nil, fmt.Errorf("%s: unexpected git rev-parse output %q", dir, out)
 	}
 	r := &Repo{Dir: dir, GitDir: f[0], Bare: f[1] == "true", Shallow: f[2] == "true"}
+	// A partial clone names its promisor remote one way or the other.
 	if out, err := runGit(ctx, dir, "config", "--get", "extensions.partialclone"); err == nil && strings.TrimSpace(string(out)) != "" {
+		r.Partial = true
+	}
+	if out, err := runGit(ctx, dir, "config", "--get-regexp", `^remote\..*\.promisor$`); err == nil && strings.Contains(string(out), "true") {
 		r.Partial = true
 	}
 	return r, nil
