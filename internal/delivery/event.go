@@ -30,6 +30,7 @@ const (
 	SyncStarted         EventType = "sync.started"       // shiplog: an Argo CD sync operation started
 	SyncFinished        EventType = "sync.finished"      // shiplog: an Argo CD sync operation ended (any phase)
 	HealthChanged       EventType = "health.changed"     // shiplog: an Argo CD application's health changed
+	SyncStatusChanged   EventType = "syncstatus.changed" // shiplog: an Argo CD application went Synced/OutOfSync/Unknown
 	RevisionCreated     EventType = "revision.created"   // shiplog: a Knative Revision appeared
 	RevisionReady       EventType = "revision.ready"     // shiplog: a Knative Revision became Ready
 	RevisionFailed      EventType = "revision.failed"    // shiplog: a Knative Revision failed to become Ready
@@ -65,6 +66,7 @@ var eventTypes = map[EventType]struct {
 	SyncStarted:         {0, func() Payload { return &Sync{} }},
 	SyncFinished:        {1, func() Payload { return &Sync{} }},
 	HealthChanged:       {0, func() Payload { return &Health{} }},
+	SyncStatusChanged:   {0, func() Payload { return &SyncStatus{} }},
 	RevisionCreated:     {0, func() Payload { return &Revision{} }},
 	RevisionReady:       {1, func() Payload { return &Revision{} }},
 	RevisionFailed:      {1, func() Payload { return &Revision{} }},

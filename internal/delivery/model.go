@@ -110,6 +110,15 @@ type HealthRecord struct {
 	Health
 }
 
+// SyncStatusRecord is one Argo CD sync-status transition.
+type SyncStatusRecord struct {
+	Cluster string    `json:"cluster,omitempty"`
+	App     string    `json:"app,omitempty"`
+	Env     string    `json:"environment,omitempty"`
+	Time    time.Time `json:"time"`
+	SyncStatus
+}
+
 // RevisionRecord is a Knative Revision's life, folded from revision.* events.
 type RevisionRecord struct {
 	Cluster   string    `json:"cluster,omitempty"`

@@ -315,6 +315,27 @@ func (p *Health) validate(EventType) error {
 	return invalid("payload.status", "%q is not an Argo CD health status", p.Status)
 }
 
+// SyncStatus is the payload of syncstatus.changed: an Argo CD application's
+// comparison with Git. Drift is an OutOfSync status while the Git revision
+// did not change: someone changed the cluster, not Git.
+type SyncStatus struct {
+	Application string `json:"application"`
+	Status      string `json:"status"` // Synced, OutOfSync, Unknown
+	Revision    string `json:"revision,omitempty"`
+	Drift       bool   `json:"drift,omitempty"`
+}
+
+func (p *SyncStatus) validate(EventType) error {
+	if err := required("payload.application", p.Application); err != nil {
+		return err
+	}
+	switch p.Status {
+	case "Synced", "OutOfSync", "Unknown":
+		return nil
+	}
+	return invalid("payload.status", "%q is not one of Synced, OutOfSync, Unknown", p.Status)
+}
+
 // Revision is the payload of revision.* events: a Knative Revision.
 type Revision struct {
 	Name    string `json:"name"`

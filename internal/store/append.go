@@ -459,6 +459,8 @@ func addRow(w *txWriter, e *delivery.Event) error {
 		w.add(tblManifestChanges, false, manifestChangeRow(delivery.ManifestChangeRecord{ManifestChange: *p, App: e.App, Env: e.Env, Time: e.Time})...)
 	case *delivery.Health:
 		w.add(tblHealth, false, e.Cluster, p.Application, t, e.App, e.Env, string(p.Status), p.Message, p.SyncStatus, p.Revision)
+	case *delivery.SyncStatus:
+		w.add(tblSyncStatus, false, e.Cluster, p.Application, t, e.App, e.Env, p.Status, p.Revision, boolInt(p.Drift))
 	case *delivery.Traffic:
 		for _, tt := range p.Targets {
 			w.add(tblTraffic, false, e.Cluster, e.Namespace, p.Service, t, tt.Revision, tt.Tag, e.App, e.Env, tt.Percent, boolInt(tt.Latest))

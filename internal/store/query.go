@@ -319,6 +319,18 @@ func (s *Store) HealthTransitions(ctx context.Context, f ModelFilter) ([]deliver
 	})
 }
 
+// SyncStatuses lists Argo CD sync-status transitions (time column: time).
+func (s *Store) SyncStatuses(ctx context.Context, f ModelFilter) ([]delivery.SyncStatusRecord, error) {
+	return list(ctx, s, tblSyncStatus, f, func(sc func(...any) error) (delivery.SyncStatusRecord, error) {
+		var r delivery.SyncStatusRecord
+		var t int64
+		var drift int
+		err := sc(&r.Cluster, &r.Application, &t, &r.App, &r.Env, &r.Status, &r.Revision, &drift)
+		r.Time, r.Drift = fromNS(t), drift != 0
+		return r, err
+	})
+}
+
 // Revisions lists Knative revisions (time column: created at).
 func (s *Store) Revisions(ctx context.Context, f ModelFilter) ([]delivery.RevisionRecord, error) {
 	return list(ctx, s, tblRevisions, f, func(sc func(...any) error) (delivery.RevisionRecord, error) {

@@ -39,6 +39,8 @@ var (
 		cols: []string{"cluster", "application", "started_at", "app", "env", "finished_at", "revision", "phase", "message", "initiated_by", "automated", "recovered"}}
 	tblHealth = table{name: "health", pk: 3, timeCol: "time", appCol: "app",
 		cols: []string{"cluster", "application", "time", "app", "env", "status", "message", "sync_status", "revision"}}
+	tblSyncStatus = table{name: "sync_status", pk: 3, timeCol: "time", appCol: "app",
+		cols: []string{"cluster", "application", "time", "app", "env", "status", "revision", "drift"}}
 	tblRevisions = table{name: "revisions", pk: 3, timeCol: "created_at", appCol: "app",
 		cols: []string{"cluster", "namespace", "name", "app", "env", "service", "image", "digest", "created_at", "ready_at", "failed_at", "reason", "deleted_at"}}
 	tblTraffic = table{name: "traffic", pk: 6, timeCol: "time", appCol: "app",

@@ -94,6 +94,7 @@ func (g *Generator) Flow() []delivery.Event {
 	add(delivery.ManifestChanged, g.step(5*time.Minute), app, env, &delivery.ManifestChange{Repo: "https://git.example.com/acme/gitops", Commit: mcommit,
 		Path: "apps/" + app + "/envs/" + env + "/service.yaml", Location: "Service/" + app + "/" + app, Op: delivery.ManifestUpdated,
 		OldImage: image + ":old", NewImage: image + ":" + tag, Author: "shiplog-bot[bot]", Bot: true, SourceCommit: merge})
+	add(delivery.SyncStatusChanged, g.step(time.Minute), app, env, &delivery.SyncStatus{Application: app + "-" + env, Status: "OutOfSync", Revision: mcommit})
 	started := g.step(3 * time.Minute)
 	add(delivery.SyncStarted, started, app, env, &delivery.Sync{Application: app + "-" + env, StartedAt: started, Revision: mcommit, Automated: true, Phase: delivery.PhaseRunning})
 	phase := delivery.PhaseSucceeded

@@ -77,6 +77,7 @@ type Snapshot struct {
 	ManifestChanges []delivery.ManifestChangeRecord
 	Syncs           []delivery.SyncRecord
 	Health          []delivery.HealthRecord
+	SyncStatus      []delivery.SyncStatusRecord
 	Revisions       []delivery.RevisionRecord
 	Traffic         []delivery.TrafficRecord
 	Scale           []delivery.ScaleRecord
@@ -111,6 +112,8 @@ func TakeSnapshot(t *testing.T, s *store.Store) Snapshot {
 	snap.Syncs, e = s.Syncs(c, f)
 	get(e)
 	snap.Health, e = s.HealthTransitions(c, f)
+	get(e)
+	snap.SyncStatus, e = s.SyncStatuses(c, f)
 	get(e)
 	snap.Revisions, e = s.Revisions(c, f)
 	get(e)
@@ -216,7 +219,7 @@ func testAppendRoundTrip(t *testing.T, open Opener) {
 	snap := TakeSnapshot(t, s)
 	for name, n := range map[string]int{"apps": len(snap.Apps), "commits": len(snap.Commits), "changes": len(snap.Changes),
 		"pipeline runs": len(snap.PipelineRuns), "artifacts": len(snap.Artifacts), "manifest changes": len(snap.ManifestChanges),
-		"syncs": len(snap.Syncs), "health": len(snap.Health), "revisions": len(snap.Revisions), "traffic": len(snap.Traffic),
+		"syncs": len(snap.Syncs), "health": len(snap.Health), "sync status": len(snap.SyncStatus), "revisions": len(snap.Revisions), "traffic": len(snap.Traffic),
 		"scale": len(snap.Scale), "deployments": len(snap.Deployments), "rewritten commits": len(snap.Rewritten)} {
 		if n == 0 {
 			t.Errorf("derived table %s is empty after appending %d events", name, len(events))

@@ -159,6 +159,19 @@ CREATE TABLE health (
 );
 CREATE INDEX health_app ON health (app, env, time);
 
+CREATE TABLE sync_status (
+    cluster      TEXT NOT NULL,
+    application  TEXT NOT NULL,
+    time         BIGINT NOT NULL,
+    app          TEXT NOT NULL DEFAULT '',
+    env          TEXT NOT NULL DEFAULT '',
+    status       TEXT NOT NULL,
+    revision     TEXT NOT NULL DEFAULT '',
+    drift        INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (cluster, application, time)
+);
+CREATE INDEX sync_status_app ON sync_status (app, env, time);
+
 CREATE TABLE revisions (
     cluster     TEXT NOT NULL,
     namespace   TEXT NOT NULL,
