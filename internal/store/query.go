@@ -193,8 +193,11 @@ func list[T any](ctx context.Context, s *Store, t table, f ModelFilter, scan fun
 	if !f.Until.IsZero() {
 		w.add(t.timeCol+" < ?", f.Until.UnixNano())
 	}
-	q := "SELECT " + strings.Join(append(slices.Clone(t.cols), t.extra...), ", ") + " FROM " + t.name + w.String() +
-		" ORDER BY " + t.timeCol + ", " + strings.Join(t.cols[:t.pk], ", ")
+	order := t.orderBy
+	if order == "" {
+		order = t.timeCol + ", " + strings.Join(t.cols[:t.pk], ", ")
+	}
+	q := "SELECT " + strings.Join(append(slices.Clone(t.cols), t.extra...), ", ") + " FROM " + t.name + w.String() + " ORDER BY " + order
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}

@@ -19,6 +19,7 @@ type table struct {
 	appCol  string
 	repoCol string
 	extra   []string
+	orderBy string // default: the time column, then the key
 }
 
 var (
@@ -50,7 +51,8 @@ var (
 	tblDeployments = table{name: "deployments", pk: 2, timeCol: "time", appCol: "app", repoCol: "repo",
 		cols: []string{"source", "event_id", "kind", "app", "env", "time", "artifact", "previous_artifact", "repo", "manifest_commit", "source_commit",
 			"changes", "inferred_from", "revision", "author", "bot", "pr", "revert"},
-		extra: []string{"EXISTS (SELECT 1 FROM rewritten_commits rc WHERE rc.repo = deployments.repo AND rc.commit_sha = deployments.manifest_commit)"}}
+		extra:   []string{"EXISTS (SELECT 1 FROM rewritten_commits rc WHERE rc.repo = deployments.repo AND rc.commit_sha = deployments.manifest_commit)"},
+		orderBy: "time, app, env, source, event_id"}
 	tblRewritten = table{name: "rewritten_commits", pk: 2, timeCol: "time", repoCol: "repo",
 		cols: []string{"repo", "commit_sha", "branch", "time"}}
 	tblIncidents = table{name: "incidents", pk: 2, timeCol: "detected_at", appCol: "app",

@@ -103,17 +103,48 @@ func (e *protocolError) Error() string { return "git cat-file: " + e.err.Error()
 func (e *protocolError) Unwrap() error { return e.err }
 
 func (b *blobReader) readOnce(id string) ([]byte, error) {
-	if _, err := b.in.WriteString(id + "\n"); err != nil {
-		return nil, &protocolError{err}
+	if err := b.request(id); err != nil {
+		return nil, err
 	}
+	if err := b.flush(); err != nil {
+		return nil, err
+	}
+	return b.receive(id)
+}
+
+// request asks for a blob without waiting for it; flush sends the requests,
+// and receive reads the answers in the order they were requested. Missing
+// blobs of a partial clone are neither requested nor received.
+func (b *blobReader) request(id string) error {
+	if b.present != nil && !b.present[id] {
+		return nil
+	}
+	if _, err := b.in.WriteString(id + "\n"); err != nil {
+		return &protocolError{err}
+	}
+	return nil
+}
+
+func (b *blobReader) flush() error {
 	if err := b.in.Flush(); err != nil {
-		return nil, &protocolError{err}
+		return &protocolError{err}
+	}
+	return nil
+}
+
+// receive reads the answer to the oldest request, which must be id's.
+func (b *blobReader) receive(id string) ([]byte, error) {
+	if b.present != nil && !b.present[id] {
+		return nil, fmt.Errorf("blob %s: %w (partial clone)", id, ErrMissingObject)
 	}
 	header, err := b.out.ReadString('\n')
 	if err != nil {
 		return nil, &protocolError{err}
 	}
 	f := strings.Fields(header)
+	if len(f) > 0 && f[0] != id {
+		return nil, &protocolError{fmt.Errorf("asked for %s, got %q", id, header)}
+	}
 	if len(f) == 2 && f[1] == "missing" {
 		return nil, fmt.Errorf("blob %s: %w", id, ErrMissingObject)
 	}

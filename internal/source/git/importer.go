@@ -103,10 +103,12 @@ func (s *Summary) TotalDeployments() int {
 	return n
 }
 
-// fileState is the last readable version of a file: its blob and references.
+// fileState is the last readable version of a file: its blob, content
+// and references.
 type fileState struct {
-	blob string
-	refs []manifest.Ref
+	blob    string
+	content []byte
+	refs    []manifest.Ref
 }
 
 type historyKey struct{ app, env, loc string }
@@ -224,21 +226,68 @@ func Import(ctx context.Context, st Store, opts Options) (*Summary, error) {
 		return nil, err
 	}
 
+	// Three stages overlap: git log and the blob requests (ahead), reading
+	// and diffing (here), and storing (the batch writer).
+	pre, err := repo.newBlobReader(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer pre.close()
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	commits := make(chan *Commit, 512)
+	walkErr := make(chan error, 1)
+	go func() {
+		defer close(commits)
+		walkErr <- repo.walkLog(wctx, rangeSpec, func(c *Commit) error {
+			for _, fc := range c.Files {
+				if fc.NewBlob != "" {
+					if err := pre.request(fc.NewBlob); err != nil {
+						return err
+					}
+				}
+			}
+			if err := pre.flush(); err != nil {
+				return err
+			}
+			select {
+			case commits <- c:
+				return nil
+			case <-wctx.Done():
+				return wctx.Err()
+			}
+		})
+	}()
 	w := newBatchWriter(ctx, st, cursorName)
 	var pending []delivery.Event
-	lastCommit := ""
-	err = repo.walkLog(ctx, rangeSpec, func(c *Commit) error {
-		events := im.commit(c)
-		pending = append(pending, events...)
-		lastCommit = c.SHA
+	for c := range commits {
+		if err == nil {
+			for i := range c.Files {
+				if fc := &c.Files[i]; fc.NewBlob != "" {
+					content, rerr := pre.receive(fc.NewBlob)
+					fc.content, fc.readErr = append([]byte(nil), content...), rerr // the reader reuses its buffer
+					var pe *protocolError
+					if errors.As(fc.readErr, &pe) {
+						err = fc.readErr
+					}
+				}
+			}
+		}
+		if err != nil {
+			cancel() // drain: the walk stops
+			continue
+		}
+		pending = append(pending, im.commit(c)...)
 		if len(pending) >= opts.BatchEvents {
-			if err := w.send(pending, lastCommit); err != nil {
-				return err
+			if err = w.send(pending, c.SHA); err != nil {
+				cancel()
 			}
 			pending = nil
 		}
-		return nil
-	})
+	}
+	if werr := <-walkErr; err == nil && werr != nil {
+		err = werr
+	}
 	if err == nil {
 		err = w.send(pending, head)
 	}
@@ -262,18 +311,18 @@ func (im *importer) commit(c *Commit) []delivery.Event {
 		}
 		var newRefs []manifest.Ref
 		if fc.NewBlob != "" {
-			refs, err := im.extract(fc.NewBlob, fc.Path)
+			refs, content, err := im.next(&fc)
 			if err == nil && len(refs) == 0 && len(oldRefs) > 0 {
 				// Every reference gone from a file that is still there: a
 				// removal, or a file that no longer parses? Parse it all.
-				_, err = im.extractWith(fc.NewBlob, fc.Path, manifest.ExtractStrict)
+				_, err = manifest.ExtractStrict(fc.Path, content)
 			}
 			if err != nil {
 				im.skip(c.SHA, fc.Path, err)
 				continue // keep the last readable version as the file's state
 			}
 			newRefs = refs
-			im.files[fc.Path] = &fileState{blob: fc.NewBlob, refs: refs}
+			im.files[fc.Path] = &fileState{blob: fc.NewBlob, content: content, refs: refs}
 		} else {
 			delete(im.files, fc.Path)
 		}
@@ -369,18 +418,36 @@ func (im *importer) refsBefore(c *Commit, fc FileChange) ([]manifest.Ref, bool) 
 	return refs, true
 }
 
-// extract reads and parses one blob.
-func (im *importer) extract(blob, p string) ([]manifest.Ref, error) {
-	return im.extractWith(blob, p, manifest.Extract)
+// next reads the new version of a changed file and its references: patched
+// from the previous version when only reference values changed, else parsed.
+// The content returned is the file's own copy.
+func (im *importer) next(fc *FileChange) ([]manifest.Ref, []byte, error) {
+	if fc.readErr != nil {
+		im.markUnreadable(fc.NewBlob)
+		return nil, nil, fc.readErr
+	}
+	content := fc.content
+	if prev := im.files[fc.Path]; prev != nil && prev.blob == fc.OldBlob && prev.content != nil {
+		if refs, ok := manifest.Patch(prev.content, prev.refs, content); ok {
+			return refs, content, nil
+		}
+	}
+	refs, err := manifest.Extract(fc.Path, content)
+	if err != nil {
+		im.markUnreadable(fc.NewBlob)
+		return nil, content, err
+	}
+	return refs, content, nil
 }
 
-func (im *importer) extractWith(blob, p string, parse func(string, []byte) ([]manifest.Ref, error)) ([]manifest.Ref, error) {
+// extract reads and parses one blob.
+func (im *importer) extract(blob, p string) ([]manifest.Ref, error) {
 	content, err := im.blobs.read(blob)
 	if err != nil {
 		im.markUnreadable(blob)
 		return nil, err
 	}
-	refs, err := parse(p, content)
+	refs, err := manifest.Extract(p, content)
 	if err != nil {
 		im.markUnreadable(blob)
 		return nil, err
@@ -613,14 +680,16 @@ func (im *importer) commitEvents(src *sourceRepo, shas []string) []delivery.Even
 	return out
 }
 
-// eventID builds a stable event id; long ones are hashed to fit.
+// eventID builds a stable event id: the kind and a hash of what identifies
+// the event (repository, commit, file, location …), short so the store's
+// unique index stays small.
 func eventID(kind string, parts ...string) string {
-	id := kind + ":" + strings.Join(parts, "|")
-	if len(id) <= 400 {
-		return id
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
 	}
-	sum := sha256.Sum256([]byte(id))
-	return kind + ":" + hex.EncodeToString(sum[:])
+	return kind + ":" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K {

@@ -34,6 +34,9 @@ type FileChange struct {
 	OldBlob string
 	NewBlob string
 	Path    string
+
+	content []byte // the new version, read ahead
+	readErr error  // why it could not be read
 }
 
 const zeroSHA = "0000000000000000000000000000000000000000"
