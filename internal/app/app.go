@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sort"
 	"sync"
 	"time"
@@ -19,7 +20,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/shiplog-dev/shiplog/internal/api"
 	"github.com/shiplog-dev/shiplog/internal/config"
+	"github.com/shiplog-dev/shiplog/internal/engine"
+	"github.com/shiplog-dev/shiplog/internal/ingest"
+	"github.com/shiplog-dev/shiplog/internal/source/webhook/alertmanager"
 	"github.com/shiplog-dev/shiplog/internal/store"
 	"github.com/shiplog-dev/shiplog/internal/version"
 )
@@ -30,6 +35,7 @@ type App struct {
 	log      *slog.Logger
 	registry *prometheus.Registry
 	store    *store.Store
+	ingest   *ingest.Ingester
 	ln       net.Listener
 	srv      *http.Server
 
@@ -37,11 +43,16 @@ type App struct {
 	checks map[string]func(context.Context) error // readiness checks by name
 }
 
-// New opens the store, refuses a schema that does not match the binary, and
-// binds the listen address. Run serves; Close releases what New acquired if
-// Run is never called.
+// New reads the ingest secrets (from their files, else the environment;
+// secrets already set in cfg are kept when neither is given), opens the
+// store, refuses a schema that does not match the binary, and binds the
+// listen address. Run serves; Close releases what New acquired if Run is
+// never called.
 func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
 	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	if err := cfg.Ingest.LoadSecrets(os.LookupEnv); err != nil {
 		return nil, fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	reg := prometheus.NewRegistry()
@@ -61,12 +72,30 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		_ = st.Close()
 		return nil, err
 	}
+	ing, err := ingest.New(ingest.Options{
+		Store:         st,
+		Logger:        log,
+		Registerer:    reg,
+		MaxBodyBytes:  cfg.Ingest.MaxBodyBytes,
+		Token:         cfg.Ingest.Token.Reveal(),
+		GitHubSecret:  cfg.Ingest.GitHub.Secret.Reveal(),
+		GitLabSecret:  cfg.Ingest.GitLab.Secret.Reveal(),
+		ArgoCDCluster: cfg.Ingest.ArgoCD.Cluster,
+		AlertmanagerMapping: alertmanager.Mapping{
+			AppLabels: cfg.Ingest.Alertmanager.AppLabels,
+			EnvLabels: cfg.Ingest.Alertmanager.EnvLabels,
+		},
+	})
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", cfg.Web.ListenAddress)
 	if err != nil {
 		_ = st.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Web.ListenAddress, err)
 	}
-	a := &App{cfg: cfg, log: log, registry: reg, store: st, ln: ln, checks: map[string]func(context.Context) error{}}
+	a := &App{cfg: cfg, log: log, registry: reg, store: st, ingest: ing, ln: ln, checks: map[string]func(context.Context) error{}}
 	a.AddReadinessCheck("store", st.Ping)
 	a.AddReadinessCheck("schema", st.CheckSchema)
 	a.srv = &http.Server{
@@ -130,6 +159,13 @@ func (a *App) routes() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", a.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{Registry: a.registry}))
+	api.New(engine.New(a.store, engine.SettingsFrom(a.cfg)), a.store, a.log).Register(mux)
+	// Any method: the handlers answer 405 themselves, in JSON, and count it.
+	mux.Handle("/ingest/github", a.ingest.GitHub())
+	mux.Handle("/ingest/gitlab", a.ingest.GitLab())
+	mux.Handle("/ingest/cloudevents", a.ingest.CloudEvents())
+	mux.Handle("/ingest/argocd", a.ingest.ArgoCD())
+	mux.Handle("/ingest/alertmanager", a.ingest.Alertmanager())
 	return securityHeaders(mux)
 }
 

@@ -108,6 +108,14 @@ func TestServeEndpoints(t *testing.T) {
 			t.Errorf("got %d %s, want 503 naming kube:prod", code, body)
 		}
 	})
+	t.Run("the JSON API is mounted", func(t *testing.T) {
+		for _, path := range []string{"/api/v1/metrics", "/api/v1/deployments", "/api/v1/apps", "/api/v1/audit"} {
+			code, h, body := get(t, base+path)
+			if code != 200 || h.Get("Content-Type") != "application/json" || !strings.HasPrefix(body, "{") {
+				t.Errorf("%s: %d %s %.200s", path, code, h.Get("Content-Type"), body)
+			}
+		}
+	})
 	t.Run("metrics count ingested events by source and type", func(t *testing.T) {
 		events := storetest.NewGenerator(1, "github").Flow()
 		if _, err := a.Store().Append(context.Background(), events...); err != nil {

@@ -26,10 +26,14 @@ import (
 type Config struct {
 	// DB is the store: a SQLite file path (default: shiplog.db in the
 	// user's data directory) or a postgres:// DSN.
-	DB  Secret `yaml:"db"`
-	Web Web    `yaml:"web"`
-	Log Log    `yaml:"log"`
-	Git Git    `yaml:"git"`
+	DB     Secret `yaml:"db"`
+	Web    Web    `yaml:"web"`
+	Log    Log    `yaml:"log"`
+	Git    Git    `yaml:"git"`
+	Ingest Ingest `yaml:"ingest"`
+	// Teams maps each team to the apps it owns.
+	Teams   map[string][]string `yaml:"teams"`
+	Metrics Metrics             `yaml:"metrics"`
 }
 
 // Git configures reading GitOps repositories (shiplog import git).
@@ -66,10 +70,11 @@ type Log struct {
 // Default returns the configuration used when nothing is set.
 func Default() Config {
 	return Config{
-		DB:  Secret(DefaultDBPath()),
-		Web: Web{ListenAddress: "127.0.0.1:8080", ShutdownTimeout: 15 * time.Second},
-		Log: Log{Level: "info", Format: "text"},
-		Git: Git{CacheDir: DefaultCacheDir()},
+		DB:     Secret(DefaultDBPath()),
+		Web:    Web{ListenAddress: "127.0.0.1:8080", ShutdownTimeout: 15 * time.Second},
+		Log:    Log{Level: "info", Format: "text"},
+		Git:    Git{CacheDir: DefaultCacheDir()},
+		Ingest: defaultIngest(),
 	}
 }
 
@@ -123,6 +128,8 @@ func Parse(name string, b []byte) (Config, error) {
 }
 
 // Validate checks values that decoding cannot: it returns every problem found.
+// It reads the environment to find ingest secrets given both as a file and
+// in a variable, but reads no secret: LoadSecrets does, when the server starts.
 func (c *Config) Validate() error {
 	var errs []error
 	if strings.TrimSpace(string(c.DB)) == "" {
@@ -144,6 +151,7 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("git.rules[%d]: sets neither app nor env", i))
 		}
 	}
+	errs = append(errs, c.Metrics.validate(c)...)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -154,6 +162,7 @@ func (c *Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("log.format: %q is not one of text, json", c.Log.Format))
 	}
+	errs = append(errs, c.Ingest.validate(os.LookupEnv)...)
 	return errors.Join(errs...)
 }
 

@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -38,6 +40,54 @@ var flagDefs = []flagDef{
 			c.Web.ShutdownTimeout = d
 			return nil
 		}},
+	{"ingest.max-body-bytes", "largest request body the /ingest endpoints accept, in bytes (config key ingest.max_body_bytes)",
+		func(c Config) string { return strconv.FormatInt(c.Ingest.MaxBodyBytes, 10) },
+		func(c *Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return fmt.Errorf("--ingest.max-body-bytes: %q is not a whole number of bytes", v)
+			}
+			c.Ingest.MaxBodyBytes = n
+			return nil
+		}},
+	{"ingest.token-file", "file holding the bearer token of /ingest/cloudevents, /ingest/argocd and /ingest/alertmanager (else $" + EnvIngestToken + ")",
+		func(c Config) string { return c.Ingest.TokenFile },
+		func(c *Config, v string) error { c.Ingest.TokenFile = v; return nil }},
+	{"ingest.github.secret-file", "file holding the GitHub webhook secret (else $" + EnvGitHubSecret + ")",
+		func(c Config) string { return c.Ingest.GitHub.SecretFile },
+		func(c *Config, v string) error { c.Ingest.GitHub.SecretFile = v; return nil }},
+	{"ingest.gitlab.secret-file", "file holding the GitLab webhook secret token (else $" + EnvGitLabSecret + ")",
+		func(c Config) string { return c.Ingest.GitLab.SecretFile },
+		func(c *Config, v string) error { c.Ingest.GitLab.SecretFile = v; return nil }},
+	{"ingest.argocd.cluster", "cluster name recorded on events from /ingest/argocd",
+		func(c Config) string { return c.Ingest.ArgoCD.Cluster },
+		func(c *Config, v string) error { c.Ingest.ArgoCD.Cluster = v; return nil }},
+	{"ingest.alertmanager.app-labels", "comma-separated alert labels naming the application, first present wins",
+		func(c Config) string { return strings.Join(c.Ingest.Alertmanager.AppLabels, ",") },
+		func(c *Config, v string) error { c.Ingest.Alertmanager.AppLabels = splitList(v); return nil }},
+	{"ingest.alertmanager.env-labels", "comma-separated alert labels naming the environment, first present wins",
+		func(c Config) string { return strings.Join(c.Ingest.Alertmanager.EnvLabels, ",") },
+		func(c *Config, v string) error { c.Ingest.Alertmanager.EnvLabels = splitList(v); return nil }},
+}
+
+// IngestFlags names the flags of the ingest section, for the commands that
+// serve the /ingest endpoints.
+func IngestFlags() []string {
+	return []string{
+		"ingest.max-body-bytes", "ingest.token-file", "ingest.github.secret-file", "ingest.gitlab.secret-file",
+		"ingest.argocd.cluster", "ingest.alertmanager.app-labels", "ingest.alertmanager.env-labels",
+	}
+}
+
+// splitList reads a comma-separated flag value; an empty value is an empty list.
+func splitList(v string) []string {
+	var out []string
+	for item := range strings.SplitSeq(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 // AddFlags registers the named configuration flags on fs, with the defaults

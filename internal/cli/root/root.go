@@ -12,7 +12,9 @@ import (
 	"github.com/shiplog-dev/shiplog/internal/cli/cmdutil"
 	"github.com/shiplog-dev/shiplog/internal/cli/configcmd"
 	"github.com/shiplog-dev/shiplog/internal/cli/deployments"
+	"github.com/shiplog-dev/shiplog/internal/cli/emit"
 	"github.com/shiplog-dev/shiplog/internal/cli/importcmd"
+	"github.com/shiplog-dev/shiplog/internal/cli/metricscmd"
 	"github.com/shiplog-dev/shiplog/internal/cli/migrate"
 	"github.com/shiplog-dev/shiplog/internal/cli/serve"
 	"github.com/shiplog-dev/shiplog/internal/cli/versioncmd"
@@ -36,13 +38,18 @@ links them into per-change traces and computes delivery metrics.`,
 	cmd.PersistentFlags().String("config.file", "", "configuration file (shiplog.yaml); default $"+cmdutil.ConfigFileEnv)
 	config.AddFlags(cmd.PersistentFlags(), "db", "log.level", "log.format")
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return cmdutil.UsageError(err) })
+	serveCmd := serve.NewCmdServe(f, nil)
+	// The /ingest endpoints' settings, on the command that serves them.
+	config.AddFlags(serveCmd.Flags(), config.IngestFlags()...)
 	cmd.AddCommand(
-		serve.NewCmdServe(f, nil),
+		serveCmd,
 		migrate.NewCmdMigrate(f, nil),
 		versioncmd.NewCmdVersion(f),
 		configcmd.NewCmdConfig(f),
 		importcmd.NewCmdImport(f),
 		deployments.NewCmdDeployments(f, nil),
+		emit.NewCmdEmit(f, nil),
+		metricscmd.NewCmdMetrics(f, nil),
 	)
 	return cmd
 }

@@ -1,0 +1,449 @@
+// Package api is shiplog's JSON API (/api/v1): apps, deployments, traces,
+// metrics and the audit trail, read through the engine. Errors are JSON
+// objects with a message; lists are paged. docs/api/openapi.yaml describes it.
+package api
+
+import (
+	"cmp"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shiplog-dev/shiplog/internal/delivery"
+	"github.com/shiplog-dev/shiplog/internal/engine"
+	"github.com/shiplog-dev/shiplog/internal/engine/history"
+	"github.com/shiplog-dev/shiplog/internal/engine/metrics"
+	"github.com/shiplog-dev/shiplog/internal/engine/trace"
+	"github.com/shiplog-dev/shiplog/internal/store"
+)
+
+// API serves /api/v1.
+type API struct {
+	eng *engine.Engine
+	st  *store.Store
+	log *slog.Logger
+	now func() time.Time
+}
+
+// New returns the API over an engine and its store.
+func New(eng *engine.Engine, st *store.Store, log *slog.Logger) *API {
+	return &API{eng: eng, st: st, log: log, now: eng.Settings().Now}
+}
+
+// Routes lists the API's routes, method and pattern, for the router and
+// for access control.
+var Routes = []string{
+	"GET /api/v1/apps",
+	"GET /api/v1/deployments",
+	"GET /api/v1/traces",
+	"GET /api/v1/metrics",
+	"GET /api/v1/audit",
+}
+
+// Register mounts the API on mux.
+func (a *API) Register(mux *http.ServeMux) {
+	handlers := map[string]func(*http.Request) (any, error){
+		"GET /api/v1/apps":        a.apps,
+		"GET /api/v1/deployments": a.deployments,
+		"GET /api/v1/traces":      a.traces,
+		"GET /api/v1/metrics":     a.metrics,
+	}
+	for _, r := range Routes {
+		if h, ok := handlers[r]; ok {
+			mux.Handle(r, a.json(h))
+		}
+	}
+	mux.HandleFunc("GET /api/v1/audit", a.audit)
+}
+
+// badRequest marks an error caused by the request.
+type badRequest struct{ error }
+
+func bad(format string, args ...any) error { return badRequest{fmt.Errorf(format, args...)} }
+
+// json runs h and writes its result or error as JSON.
+func (a *API) json(h func(*http.Request) (any, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, err := h(r)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
+	})
+}
+
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var br badRequest
+	if errors.As(err, &br) {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	a.log.Error("api request failed", "path", r.URL.Path, "err", err)
+	writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error: " + err.Error()})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// window reads since (default 90d) and until (default now).
+func (a *API) window(r *http.Request) (time.Time, time.Time, error) {
+	now := a.now()
+	since, err := parseSince(cmp.Or(r.URL.Query().Get("since"), "90d"), now)
+	if err != nil {
+		return since, now, err
+	}
+	until := now
+	if u := r.URL.Query().Get("until"); u != "" {
+		if until, err = parseTime(u); err != nil {
+			return since, now, bad("until: %v", err)
+		}
+	}
+	if !since.Before(until) {
+		return since, until, bad("since must be before until")
+	}
+	return since, until, nil
+}
+
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		if v, err := strconv.Atoi(n); err == nil && v >= 0 {
+			return now.AddDate(0, 0, -v), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		return now.Add(-d), nil
+	}
+	t, err := parseTime(s)
+	if err != nil {
+		return t, bad("since: want a duration (90d, 12h) or a date, got %q", s)
+	}
+	return t, nil
+}
+
+func parseTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	return time.Parse(time.RFC3339, s)
+}
+
+// page reads limit (default 100, at most 1000) and offset.
+func page(r *http.Request) (limit, offset int, err error) {
+	limit, offset = 100, 0
+	if v := r.URL.Query().Get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 1000 {
+			return 0, 0, bad("limit: want 1–1000, got %q", v)
+		}
+	}
+	if v := r.URL.Query().Get("offset"); v != "" {
+		if offset, err = strconv.Atoi(v); err != nil || offset < 0 {
+			return 0, 0, bad("offset: want a non-negative number, got %q", v)
+		}
+	}
+	return limit, offset, nil
+}
+
+// Page is a slice of a list with what is needed to fetch the next one.
+type Page[T any] struct {
+	Items      []T  `json:"items"`
+	Total      int  `json:"total"`
+	Offset     int  `json:"offset"`
+	Limit      int  `json:"limit"`
+	NextOffset *int `json:"next_offset"`
+}
+
+func paged[T any](items []T, limit, offset int) Page[T] {
+	p := Page[T]{Total: len(items), Offset: offset, Limit: limit, Items: []T{}}
+	if offset < len(items) {
+		end := min(offset+limit, len(items))
+		p.Items = items[offset:end]
+		if end < len(items) {
+			p.NextOffset = &end
+		}
+	}
+	return p
+}
+
+// AppStatus is one app in one environment.
+type AppStatus struct {
+	delivery.App
+	Latest      *history.Deployment `json:"latest_deployment"`
+	Deployments int                 `json:"deployments"`
+}
+
+func (a *API) apps(r *http.Request) (any, error) {
+	apps, err := a.st.Apps(r.Context(), store.ModelFilter{Env: r.URL.Query().Get("env")})
+	if err != nil {
+		return nil, err
+	}
+	deps, err := a.eng.History(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	team := r.URL.Query().Get("team")
+	teams := a.eng.Settings().Teams
+	var out []AppStatus
+	for _, ap := range apps {
+		if ap.Team == "" {
+			ap.Team = teams[ap.Name]
+		}
+		if team != "" && ap.Team != team {
+			continue
+		}
+		s := AppStatus{App: ap}
+		for i := range deps {
+			if deps[i].App == ap.Name && deps[i].Env == ap.Env {
+				s.Deployments++
+				s.Latest = &deps[i]
+			}
+		}
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(x, y AppStatus) int {
+		return cmp.Or(strings.Compare(x.Name, y.Name), strings.Compare(x.Env, y.Env))
+	})
+	limit, offset, err := page(r)
+	if err != nil {
+		return nil, err
+	}
+	return paged(out, limit, offset), nil
+}
+
+func (a *API) filteredDeployments(r *http.Request) ([]history.Deployment, error) {
+	since, until, err := a.window(r)
+	if err != nil {
+		return nil, err
+	}
+	deps, err := a.eng.History(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	app, env, team := q.Get("app"), q.Get("env"), q.Get("team")
+	failed := q.Get("failed")
+	var out []history.Deployment
+	for _, d := range deps {
+		if (app != "" && d.App != app) || (env != "" && d.Env != env) || (team != "" && d.Team != team) ||
+			d.LiveAt.Before(since) || !d.LiveAt.Before(until) || (failed == "true" && !d.Failed()) || (failed == "false" && d.Failed()) {
+			continue
+		}
+		out = append(out, d)
+	}
+	slices.Reverse(out) // newest first
+	return out, nil
+}
+
+func (a *API) deployments(r *http.Request) (any, error) {
+	out, err := a.filteredDeployments(r)
+	if err != nil {
+		return nil, err
+	}
+	limit, offset, err := page(r)
+	if err != nil {
+		return nil, err
+	}
+	return paged(out, limit, offset), nil
+}
+
+func (a *API) traces(r *http.Request) (any, error) {
+	q := r.URL.Query()
+	tq := trace.Query{SHA: q.Get("sha"), Branch: q.Get("branch"), Author: q.Get("author")}
+	if v := strings.TrimPrefix(q.Get("pr"), "#"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			return nil, bad("pr: want a pull request number, got %q", q.Get("pr"))
+		}
+		tq.PR = n
+	}
+	if tq == (trace.Query{}) {
+		return nil, bad("give sha, pr, branch or author")
+	}
+	if tq.SHA != "" && (len(tq.SHA) < 4 || strings.Trim(strings.ToLower(tq.SHA), "0123456789abcdef") != "") {
+		return nil, bad("sha: want at least 4 hexadecimal digits, got %q", tq.SHA)
+	}
+	in, err := a.traceInput(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	limit, offset, err := page(r)
+	if err != nil {
+		return nil, err
+	}
+	return paged(trace.Find(in, tq), limit, offset), nil
+}
+
+func (a *API) traceInput(ctx context.Context) (trace.Input, error) {
+	var in trace.Input
+	var err error
+	all := store.ModelFilter{}
+	if in.Deployments, err = a.eng.History(ctx); err != nil {
+		return in, err
+	}
+	for _, step := range []func() error{
+		func() (err error) { in.Commits, err = a.st.Commits(ctx, all); return },
+		func() (err error) { in.Changes, err = a.st.Changes(ctx, all); return },
+		func() (err error) { in.PipelineRuns, err = a.st.PipelineRuns(ctx, all); return },
+		func() (err error) { in.Artifacts, err = a.st.Artifacts(ctx, all); return },
+		func() (err error) { in.Syncs, err = a.st.Syncs(ctx, all); return },
+		func() (err error) { in.Revisions, err = a.st.Revisions(ctx, all); return },
+		func() (err error) { in.Traffic, err = a.st.Traffic(ctx, all); return },
+	} {
+		if err := step(); err != nil {
+			return in, err
+		}
+	}
+	return in, nil
+}
+
+// MetricsResponse is /api/v1/metrics.
+type MetricsResponse struct {
+	metrics.Report
+	Trend       []metrics.Point     `json:"trend"`
+	BeforeAfter *metrics.Comparison `json:"before_after,omitempty"`
+}
+
+func (a *API) metrics(r *http.Request) (any, error) {
+	since, until, err := a.window(r)
+	if err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	eq := engine.Query{App: q.Get("app"), Team: q.Get("team"), Envs: q["env"], Since: since, Until: until}
+	rep, deps, err := a.eng.Metrics(r.Context(), eq)
+	if err != nil {
+		return nil, err
+	}
+	resp := MetricsResponse{Report: rep, Trend: metrics.Trend(deps, rep.Filter, since, until, 7*24*time.Hour, a.eng.Settings().Thresholds)}
+	if v := q.Get("before_after"); v != "" {
+		at, err := parseTime(v)
+		if err != nil || !at.After(since) || !at.Before(until) {
+			return nil, bad("before_after: want a date inside the window, got %q", v)
+		}
+		c := metrics.Compare(deps, rep.Filter, since, at, until, a.eng.Settings().Thresholds)
+		resp.BeforeAfter = &c
+	}
+	return resp, nil
+}
+
+// AuditEntry is one deployment in the audit trail.
+type AuditEntry struct {
+	DeployedAt     time.Time `json:"deployed_at"`
+	App            string    `json:"app"`
+	Environment    string    `json:"environment"`
+	Artifact       string    `json:"artifact"`
+	Digest         string    `json:"digest,omitempty"`
+	ManifestCommit string    `json:"manifest_commit,omitempty"`
+	Author         string    `json:"author,omitempty"`
+	Bot            bool      `json:"bot"`
+	PR             int64     `json:"pr,omitempty"`
+	Approvers      []string  `json:"approvers"`
+	CIRun          string    `json:"ci_run,omitempty"`
+	Initiator      string    `json:"initiator,omitempty"` // Argo CD sync: a username, or "automated"
+	InferredFrom   string    `json:"inferred_from"`
+	Failed         bool      `json:"failed"`
+}
+
+// AuditReport is /api/v1/audit.
+type AuditReport struct {
+	GeneratedAt      time.Time    `json:"generated_at"`
+	GenerationMillis float64      `json:"generation_ms"`
+	Since            time.Time    `json:"since"`
+	Until            time.Time    `json:"until"`
+	Entries          []AuditEntry `json:"entries"`
+}
+
+func (a *API) audit(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rep, err := a.auditReport(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	rep.GenerationMillis = float64(time.Since(start).Microseconds()) / 1000
+	if r.URL.Query().Get("format") != "csv" {
+		writeJSON(w, http.StatusOK, rep)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="shiplog-audit.csv"`)
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"deployed_at", "app", "environment", "artifact", "digest", "manifest_commit", "author", "bot", "pr", "approvers", "ci_run", "initiator", "inferred_from", "failed"})
+	for _, e := range rep.Entries {
+		pr := ""
+		if e.PR != 0 {
+			pr = strconv.FormatInt(e.PR, 10)
+		}
+		_ = cw.Write([]string{e.DeployedAt.UTC().Format(time.RFC3339), e.App, e.Environment, csvSafe(e.Artifact), e.Digest, e.ManifestCommit,
+			csvSafe(e.Author), strconv.FormatBool(e.Bot), pr, csvSafe(strings.Join(e.Approvers, " ")), csvSafe(e.CIRun), csvSafe(e.Initiator), e.InferredFrom, strconv.FormatBool(e.Failed)})
+	}
+	cw.Flush()
+}
+
+// csvSafe keeps a spreadsheet from running a cell as a formula.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+func (a *API) auditReport(r *http.Request) (AuditReport, error) {
+	deps, err := a.filteredDeployments(r)
+	if err != nil {
+		return AuditReport{}, err
+	}
+	since, until, _ := a.window(r)
+	in, err := a.traceInput(r.Context())
+	if err != nil {
+		return AuditReport{}, err
+	}
+	rep := AuditReport{GeneratedAt: a.now().UTC(), Since: since, Until: until, Entries: []AuditEntry{}}
+	for _, d := range deps {
+		e := AuditEntry{DeployedAt: d.LiveAt, App: d.App, Environment: d.Env, Artifact: d.Artifact, ManifestCommit: d.ManifestCommit,
+			Author: d.Author, Bot: d.Bot, PR: d.PR, InferredFrom: d.InferredFrom, Failed: d.Failed(), Approvers: []string{}}
+		if i := strings.Index(d.Artifact, "@sha256:"); i >= 0 {
+			e.Digest = d.Artifact[i+1:]
+		}
+		for _, c := range in.Changes {
+			if d.SourceCommit != "" && (strings.HasPrefix(c.MergeSHA, d.SourceCommit) || (c.MergeSHA != "" && strings.HasPrefix(d.SourceCommit, c.MergeSHA))) {
+				e.Approvers = c.Approvers
+				if e.PR == 0 {
+					e.PR = c.Number
+				}
+			}
+		}
+		for _, p := range in.PipelineRuns {
+			if d.SourceCommit != "" && p.SHA != "" && strings.HasPrefix(p.SHA, d.SourceCommit) && p.Outcome == delivery.OutcomeSuccess {
+				e.CIRun = cmp.Or(p.URL, p.RunID)
+			}
+		}
+		for _, s := range in.Syncs {
+			if d.ManifestCommit != "" && s.Revision == d.ManifestCommit && s.App == d.App && s.Env == d.Env {
+				e.Initiator = "automated"
+				if !s.Automated && s.InitiatedBy != "" {
+					e.Initiator = s.InitiatedBy
+				}
+			}
+		}
+		rep.Entries = append(rep.Entries, e)
+	}
+	return rep, nil
+}

@@ -1,0 +1,307 @@
+// Package history turns what the sources recorded into one deployment
+// history per app and environment: deployments reported by several sources
+// (Git, Argo CD, Knative, CDEvents, Git hosts) become one, timed by the most
+// direct source; each deployment carries the changes it shipped with their
+// lead times and stage breakdown, whether it failed (and why), and when
+// service was restored.
+//
+// Everything here is a pure function of its input and the clock: no I/O.
+package history
+
+import (
+	"cmp"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shiplog-dev/shiplog/internal/delivery"
+)
+
+// Input is what Build reads: rows of the derived model.
+type Input struct {
+	Deployments  []delivery.DeploymentRecord
+	Syncs        []delivery.SyncRecord
+	Health       []delivery.HealthRecord
+	Revisions    []delivery.RevisionRecord
+	Incidents    []delivery.IncidentRecord
+	Changes      []delivery.ChangeRecord
+	PipelineRuns []delivery.PipelineRunRecord
+	Artifacts    []delivery.ArtifactRecord
+	Commits      map[string]delivery.CommitRecord // by SHA
+}
+
+// Config holds the definitions' settings.
+type Config struct {
+	// Teams maps an app to its team.
+	Teams map[string]string
+	// Hotfix matches the PR title, PR labels or manifest commit subject of
+	// a deployment that fixes a production problem. Default `(?i)\bhotfix\b`.
+	Hotfix *regexp.Regexp
+	// Now is the clock: deployments after it are ignored.
+	Now time.Time
+}
+
+// DefaultHotfix is the default hotfix pattern.
+var DefaultHotfix = regexp.MustCompile(`(?i)\bhot-?fix\b`)
+
+// Source precedence for a deployment's live time: the most direct
+// observation of "serving" wins.
+var precedence = map[string]int{"knative": 5, "argocd": 4, "cdevents": 3, "github-deployment": 2, "gitlab-deployment": 2, "git": 1}
+
+func rank(inferredFrom string) int { return precedence[inferredFrom] }
+
+// Failure reasons.
+const (
+	FailSync     = "sync-failed"     // an Argo CD sync failed or errored after it went live
+	FailDegraded = "degraded"        // Argo CD health went Degraded
+	FailRevision = "revision-failed" // a Knative revision failed to become ready
+	FailRollback = "rolled-back"     // the next deployment rolled it back or reverted it
+	FailIncident = "incident"        // an incident was attributed to it
+	FailHotfix   = "hotfix"          // the next deployment was a hotfix
+)
+
+// Failure is one sign that a deployment failed.
+type Failure struct {
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
+	Ref    string    `json:"ref,omitempty"` // the sync, revision, incident or deployment behind it
+}
+
+// Change is a source commit a deployment shipped.
+type Change struct {
+	SHA         string         `json:"sha"`
+	CommittedAt time.Time      `json:"committed_at,omitzero"`
+	LeadTime    *time.Duration `json:"lead_time,omitempty"` // live − commit; nil when the commit time is unknown
+	ClockSkew   bool           `json:"clock_skew,omitempty"`
+	Stages      []Stage        `json:"stages,omitempty"`
+}
+
+// Deployment is one artifact becoming live for an app in an environment.
+type Deployment struct {
+	App              string    `json:"app"`
+	Env              string    `json:"environment"`
+	Team             string    `json:"team,omitempty"`
+	LiveAt           time.Time `json:"live_at"`
+	Kind             string    `json:"kind"` // deployed, upgraded, rolledback
+	Artifact         string    `json:"artifact"`
+	PreviousArtifact string    `json:"previous_artifact,omitempty"`
+	Repo             string    `json:"repo,omitempty"`
+	ManifestCommit   string    `json:"manifest_commit,omitempty"`
+	ManifestAt       time.Time `json:"manifest_at,omitzero"` // the manifest commit's time, when Git reported it
+	SourceCommit     string    `json:"source_commit,omitempty"`
+	InferredFrom     string    `json:"inferred_from"`
+	Sources          []string  `json:"sources"` // every source that reported it
+	Author           string    `json:"author,omitempty"`
+	Bot              bool      `json:"bot"`
+	PR               int64     `json:"pr,omitempty"`
+	Revert           bool      `json:"revert"`
+	Rollback         bool      `json:"rollback"`
+	Hotfix           bool      `json:"hotfix"`
+	Rewritten        bool      `json:"rewritten"` // only Git reported it and the commit left the branch
+	Changes          []Change  `json:"changes"`
+	Failures         []Failure `json:"failures,omitempty"`
+	RestoredAt       time.Time `json:"restored_at,omitzero"`
+	EventIDs         []string  `json:"event_ids"` // source/event id of each record behind it
+}
+
+// Failed reports whether any failure was attributed to the deployment.
+func (d *Deployment) Failed() bool { return len(d.Failures) > 0 }
+
+// Rework reports whether the deployment fixes a production problem:
+// a rollback, a revert or a hotfix.
+func (d *Deployment) Rework() bool { return d.Rollback || d.Revert || d.Hotfix }
+
+// DetectedAt is when the first failure sign appeared (zero if none).
+func (d *Deployment) DetectedAt() time.Time {
+	var t time.Time
+	for _, f := range d.Failures {
+		if t.IsZero() || f.At.Before(t) {
+			t = f.At
+		}
+	}
+	return t
+}
+
+// RecoveryTime is restored − detected, or nil if not failed or not restored.
+func (d *Deployment) RecoveryTime() *time.Duration {
+	if !d.Failed() || d.RestoredAt.IsZero() {
+		return nil
+	}
+	r := max(d.RestoredAt.Sub(d.DetectedAt()), 0)
+	return &r
+}
+
+type appEnv struct{ app, env string }
+
+// Build returns the deployments of in, per app/env in live-time order,
+// all app/envs together sorted by live time.
+func Build(in Input, cfg Config) []Deployment {
+	if cfg.Hotfix == nil {
+		cfg.Hotfix = DefaultHotfix
+	}
+	deps := unify(in.Deployments, cfg.Now)
+	idx := newIndex(in)
+	byAE := map[appEnv][]*Deployment{}
+	for i := range deps {
+		d := &deps[i]
+		d.Team = cfg.Teams[d.App]
+		d.Hotfix = isHotfix(d, idx, cfg.Hotfix)
+		for j, c := range d.Changes {
+			d.Changes[j] = idx.change(c.SHA, d)
+		}
+		byAE[appEnv{d.App, d.Env}] = append(byAE[appEnv{d.App, d.Env}], d)
+	}
+	for ae, list := range byAE {
+		for i, d := range list {
+			var next *Deployment
+			if i+1 < len(list) {
+				next = list[i+1]
+			}
+			d.Failures = idx.failures(ae, d, next)
+		}
+		// Restoration looks at whether later deployments failed: a second pass.
+		for i, d := range list {
+			if d.Failed() {
+				d.RestoredAt = idx.restored(ae, d, list[i+1:])
+			}
+		}
+	}
+	return deps
+}
+
+// unify merges the records that describe the same deployment: same app and
+// environment, and the same manifest commit or, lacking one, the same
+// artifact. The live time comes from the most direct source.
+func unify(recs []delivery.DeploymentRecord, now time.Time) []Deployment {
+	type group struct {
+		d    *Deployment
+		best int
+	}
+	var groups []*group
+	byCommit := map[string]*group{}
+	byArtifact := map[string][]*group{} // app|env|artifact → groups with it, in time order
+	sorted := slices.Clone(recs)
+	slices.SortStableFunc(sorted, func(a, b delivery.DeploymentRecord) int {
+		// Records with a manifest commit first, so artifact-only ones can join them.
+		return cmp.Or(boolCmp(b.ManifestCommit != "", a.ManifestCommit != ""), a.Time.Compare(b.Time))
+	})
+	for _, r := range sorted {
+		if r.Kind == delivery.ServiceRemoved || r.Artifact == "" || (!now.IsZero() && r.Time.After(now)) {
+			continue
+		}
+		prefix := r.App + "|" + r.Env + "|"
+		var g *group
+		if r.ManifestCommit != "" {
+			g = byCommit[prefix+r.ManifestCommit]
+		}
+		if g == nil {
+			// The latest deployment of the same artifact that went live at
+			// most an hour after this record, when one of the two lacks a
+			// manifest commit (a Knative revision, a CDEvent).
+			cands := byArtifact[prefix+artifactKey(r.Artifact)]
+			for i := len(cands) - 1; i >= 0; i-- {
+				c := cands[i]
+				if !c.d.LiveAt.After(r.Time.Add(time.Hour)) {
+					if r.ManifestCommit == "" || c.d.ManifestCommit == "" {
+						g = c
+					}
+					break
+				}
+			}
+		}
+		if g == nil {
+			g = &group{d: &Deployment{App: r.App, Env: r.Env}, best: -1}
+			groups = append(groups, g)
+		}
+		merge(g.d, r, rank(r.InferredFrom) > g.best)
+		if rk := rank(r.InferredFrom); rk > g.best {
+			g.best = rk
+		}
+		if r.ManifestCommit != "" {
+			byCommit[prefix+r.ManifestCommit] = g
+		}
+		k := prefix + artifactKey(r.Artifact)
+		if !slices.Contains(byArtifact[k], g) {
+			byArtifact[k] = append(byArtifact[k], g)
+			slices.SortStableFunc(byArtifact[k], func(a, b *group) int { return a.d.LiveAt.Compare(b.d.LiveAt) })
+		}
+	}
+	out := make([]Deployment, 0, len(groups))
+	for _, g := range groups {
+		d := g.d
+		slices.Sort(d.Sources)
+		d.Sources = slices.Compact(d.Sources)
+		out = append(out, *d)
+	}
+	slices.SortStableFunc(out, func(a, b Deployment) int {
+		return cmp.Or(a.LiveAt.Compare(b.LiveAt), strings.Compare(a.App, b.App), strings.Compare(a.Env, b.Env))
+	})
+	return out
+}
+
+func boolCmp(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}
+
+// artifactKey compares images by digest when there is one.
+func artifactKey(a string) string {
+	if i := strings.Index(a, "@sha256:"); i >= 0 {
+		return a[i+1:]
+	}
+	return a
+}
+
+// merge folds record r into d; primary says r is the most direct source so far.
+func merge(d *Deployment, r delivery.DeploymentRecord, primary bool) {
+	onlyGit := len(d.Sources) == 0 || (d.InferredFrom == "git" && r.InferredFrom == "git")
+	if primary {
+		d.LiveAt, d.InferredFrom = r.Time, r.InferredFrom
+		d.Artifact = r.Artifact
+		if r.PreviousArtifact != "" {
+			d.PreviousArtifact = r.PreviousArtifact
+		}
+	}
+	if r.InferredFrom == "git" {
+		d.ManifestAt = r.Time
+	}
+	set := func(dst *string, v string) {
+		if *dst == "" {
+			*dst = v
+		}
+	}
+	set(&d.PreviousArtifact, r.PreviousArtifact)
+	set(&d.Repo, r.Repo)
+	set(&d.ManifestCommit, r.ManifestCommit)
+	set(&d.SourceCommit, r.SourceCommit)
+	set(&d.Author, r.Author)
+	d.Bot = d.Bot || r.Bot
+	if d.PR == 0 {
+		d.PR = r.PR
+	}
+	d.Revert = d.Revert || r.Revert
+	d.Rollback = d.Rollback || r.Kind == delivery.ServiceRolledBack
+	d.Rewritten = onlyGit && (d.Rewritten || r.Rewritten)
+	if !onlyGit {
+		d.Rewritten = false
+	}
+	if d.Kind == "" || primary {
+		d.Kind = strings.TrimPrefix(string(r.Kind), "service.")
+	}
+	if d.Rollback {
+		d.Kind = "rolledback"
+	}
+	for _, sha := range r.Changes {
+		if !slices.ContainsFunc(d.Changes, func(c Change) bool { return c.SHA == sha }) {
+			d.Changes = append(d.Changes, Change{SHA: sha})
+		}
+	}
+	d.Sources = append(d.Sources, r.InferredFrom)
+	d.EventIDs = append(d.EventIDs, r.Source+"/"+r.EventID)
+}
