@@ -151,12 +151,21 @@ func (s *Store) commitGroup(group []*appendReq) {
 	if err != nil {
 		s.log.Error("append failed", "events", len(items), "err", err)
 	} else {
+		var fresh []delivery.Event
 		for i, it := range items {
 			if seqs[i] != 0 {
 				s.metrics.ingested(it.ev.Source, string(it.ev.Type))
+				if s.onAppend != nil {
+					e := it.ev
+					e.Seq = seqs[i]
+					fresh = append(fresh, e)
+				}
 			} else {
 				s.metrics.duplicate(it.ev.Source)
 			}
+		}
+		if len(fresh) > 0 {
+			s.onAppend(fresh)
 		}
 	}
 	off := 0

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/shiplog-dev/shiplog/internal/delivery"
 )
 
 // Dialect is what differs between the SQL databases shiplog supports.
@@ -46,6 +48,10 @@ type Options struct {
 	Writers    int                   // concurrent write transactions (default 1)
 	MaxBatch   int                   // most events in one transaction (default 4096)
 	Now        func() time.Time      // clock for received_at (default time.Now)
+	// OnAppend, when set, is called after each committed transaction that
+	// stored new events, with those events (log positions set), from the
+	// writer goroutine: it must not block. Live surfaces subscribe here.
+	OnAppend func(events []delivery.Event)
 }
 
 // Store is the event log and derived model in one SQL database.
@@ -56,6 +62,7 @@ type Store struct {
 	now         func() time.Time
 	maxBatch    int
 	metrics     *metrics
+	onAppend    func([]delivery.Event)
 
 	mu      sync.RWMutex // guards closed against Append
 	closed  bool
@@ -85,7 +92,7 @@ func New(read, write *sql.DB, d Dialect, opts Options) (*Store, error) {
 	}
 	s := &Store{
 		read: read, write: write, dialect: d, log: opts.Logger, now: opts.Now,
-		maxBatch: opts.MaxBatch, metrics: m,
+		maxBatch: opts.MaxBatch, metrics: m, onAppend: opts.OnAppend,
 		reqs: make(chan *appendReq, 1024), stop: make(chan struct{}),
 	}
 	for range opts.Writers {

@@ -1,10 +1,13 @@
 package sqlite_test
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 
+	"github.com/shiplog-dev/shiplog/internal/delivery"
 	"github.com/shiplog-dev/shiplog/internal/store"
+	"github.com/shiplog-dev/shiplog/internal/store/sqlite"
 	"github.com/shiplog-dev/shiplog/internal/store/storetest"
 )
 
@@ -15,4 +18,33 @@ func openTemp(t *testing.T) *store.Store {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, openTemp)
+}
+
+func TestOnAppendSeesOnlyNewEvents(t *testing.T) {
+	var got []int64
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), store.Options{
+		OnAppend: func(events []delivery.Event) {
+			for _, e := range events {
+				got = append(got, e.Seq)
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	events := storetest.NewGenerator(1, "test").Events(10)
+	res, err := s.Append(context.Background(), events...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(context.Background(), events[:5]...); err != nil { // re-delivery: not new
+		t.Fatal(err)
+	}
+	if len(got) != 10 || got[0] != res.Seqs[0] || got[9] != res.Seqs[9] {
+		t.Errorf("OnAppend saw seqs %v, want the 10 of the first append %v", got, res.Seqs)
+	}
 }
