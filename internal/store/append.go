@@ -305,6 +305,9 @@ func (w *txWriter) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 	}
 	st, err := w.tx.PrepareContext(ctx, w.d.Rebind(q))
 	if err != nil {
+		if len(q) > 120 {
+			q = q[:120] + "…"
+		}
 		return nil, fmt.Errorf("prepare %q: %w", q, err)
 	}
 	w.stmts[q] = st

@@ -374,7 +374,7 @@ func (im *importer) commit(c *Commit) []delivery.Event {
 			mc.NewImage = ch.ch.New.Image
 			mc.SourceCommit = im.sourceCommit(ch.ch.New, tr)
 		}
-		events = append(events, delivery.Event{Source: Source, ID: eventID("manifest", im.repo.ID, c.SHA, ch.path, ch.ref.Key),
+		events = append(events, delivery.Event{Source: Source, ID: eventID("manifest", c.CommittedAt, im.repo.ID, c.SHA, ch.path, ch.ref.Key),
 			Type: delivery.ManifestChanged, Time: c.CommittedAt, App: ch.ae.App, Env: ch.ae.Env, Payload: mc})
 		if ch.ae.App == "" {
 			continue // no app: the change is recorded, but is no deployment
@@ -560,7 +560,7 @@ func (im *importer) deployment(c *Commit, ae AppEnv, chs []imageChange, tr map[s
 	if kind != delivery.ServiceRemoved {
 		im.sum.Deployments[ae]++
 	}
-	return append(events, delivery.Event{Source: Source, ID: eventID("deploy", im.repo.ID, c.SHA, ae.App, ae.Env),
+	return append(events, delivery.Event{Source: Source, ID: eventID("deploy", c.CommittedAt, im.repo.ID, c.SHA, ae.App, ae.Env),
 		Type: kind, Time: c.CommittedAt, App: ae.App, Env: ae.Env, Payload: d})
 }
 
@@ -673,23 +673,24 @@ func (im *importer) commitEvents(src *sourceRepo, shas []string) []delivery.Even
 			continue
 		}
 		im.emitted[key] = true
-		out = append(out, delivery.Event{Source: Source, ID: eventID("commit", src.repo.ID, sha), Type: delivery.CommitAuthored,
+		out = append(out, delivery.Event{Source: Source, ID: eventID("commit", n.committedAt, src.repo.ID, sha), Type: delivery.CommitAuthored,
 			Time: n.committedAt, Payload: &delivery.Commit{Repo: src.repo.ID, SHA: sha, Parents: n.parents, AuthorName: n.authorName,
 				AuthorEmail: n.authorEmail, AuthoredAt: n.authoredAt, CommittedAt: n.committedAt, Subject: n.subject}})
 	}
 	return out
 }
 
-// eventID builds a stable event id: the kind and a hash of what identifies
-// the event (repository, commit, file, location …), short so the store's
-// unique index stays small.
-func eventID(kind string, parts ...string) string {
+// eventID builds a stable event id: the kind, the commit's time, and a hash
+// of what identifies the event (repository, commit, file, location …).
+// Short, so the store's unique index stays small, and led by the time, so
+// an import appends to that index in order instead of all over it.
+func eventID(kind string, at time.Time, parts ...string) string {
 	h := sha256.New()
 	for _, p := range parts {
 		h.Write([]byte(p))
 		h.Write([]byte{0})
 	}
-	return kind + ":" + hex.EncodeToString(h.Sum(nil)[:16])
+	return fmt.Sprintf("%s:%011x:%s", kind, at.Unix(), hex.EncodeToString(h.Sum(nil)[:12]))
 }
 
 func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K {
@@ -771,7 +772,7 @@ func (im *importer) markRewritten(ctx context.Context, head, branch string) erro
 			continue
 		}
 		seen[mc.Commit] = true
-		events = append(events, delivery.Event{Source: Source, ID: eventID("rewritten", im.repo.ID, mc.Commit), Type: delivery.ManifestRewritten,
+		events = append(events, delivery.Event{Source: Source, ID: eventID("rewritten", mc.Time, im.repo.ID, mc.Commit), Type: delivery.ManifestRewritten,
 			Time: now, Payload: &delivery.RewrittenCommit{Repo: im.repo.ID, Commit: mc.Commit, Branch: branch}})
 	}
 	im.sum.Rewritten = len(events)

@@ -49,6 +49,13 @@ func TestPatchAgreesWithExtract(t *testing.T) {
 			default:
 				continue
 			}
+			// Half the time, also change some other plain value line.
+			if r.IntN(2) == 0 {
+				j := r.IntN(len(lines))
+				if k, v, ok := splitValueLine(lines[j]); ok && j != ref.Line-1 {
+					lines[j] = k + " " + v + "x"
+				}
+			}
 			lines[ref.Line-1] = next
 			changed := []byte(strings.Join(lines, "\n"))
 			want, werr := Extract(rel, changed)
@@ -79,6 +86,8 @@ func TestPatchDeclines(t *testing.T) {
 		{"template value", "ghcr.io/acme/api:1", "{{ .Values.image }}"},
 		{"comment added", "ghcr.io/acme/api:1", "ghcr.io/acme/api:2 # bumped"},
 		{"line added", "kind: Deployment\n", "kind: Deployment\nx: y\n"},
+		{"workload renamed", "  name: api\n", "  name: web\n"},
+		{"kind changed", "kind: Deployment", "kind: StatefulSet"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -86,6 +95,14 @@ func TestPatchDeclines(t *testing.T) {
 				t.Error("Patch answered; it should leave this to Extract")
 			}
 		})
+	}
+	withEnv := strings.Replace(string(old), "          image: ghcr.io/acme/api:1\n", "          image: ghcr.io/acme/api:1\n          env:\n            - name: MEM\n              value: 512Mi\n", 1)
+	envRefs, err := Extract("apps/api/deploy.yaml", []byte(withEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := Patch([]byte(withEnv), envRefs, []byte(strings.Replace(withEnv, "512Mi", "1Gi", 1))); !ok || !reflect.DeepEqual(got, envRefs) {
+		t.Errorf("a config value changed: %+v %v; want the same references", got, ok)
 	}
 	got, ok := Patch(old, refs, []byte(strings.Replace(string(old), "api:1", "api:2", 1)))
 	if !ok || got[0].Image != "ghcr.io/acme/api:2" || got[0].Tag != "2" || refs[0].Image != "ghcr.io/acme/api:1" {
