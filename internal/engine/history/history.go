@@ -143,8 +143,18 @@ func Build(in Input, cfg Config) []Deployment {
 	deps := unify(in.Deployments, cfg.Now)
 	idx := newIndex(in)
 	byAE := map[appEnv][]*Deployment{}
+	lastSource := map[appEnv]string{}
 	for i := range deps {
 		d := &deps[i]
+		// A source that names only the deployed commit (a Git host's
+		// deployment, a CDEvent) ships that commit, unless it was already live.
+		ae := appEnv{d.App, d.Env}
+		if len(d.Changes) == 0 && d.SourceCommit != "" && d.SourceCommit != lastSource[ae] && !d.Rollback {
+			d.Changes = []Change{{SHA: d.SourceCommit}}
+		}
+		if d.SourceCommit != "" {
+			lastSource[ae] = d.SourceCommit
+		}
 		d.Team = cfg.Teams[d.App]
 		d.Hotfix = isHotfix(d, idx, cfg.Hotfix)
 		for j, c := range d.Changes {

@@ -333,3 +333,25 @@ func shaN(i int) string {
 	b[0], b[1], b[2] = hex[i%16], hex[(i/16)%16], hex[(i/256)%16]
 	return string(b)
 }
+
+func TestSourceCommitStandsForChanges(t *testing.T) {
+	in := history.Input{
+		Commits: map[string]delivery.CommitRecord{c1: {Commit: delivery.Commit{SHA: c1, CommittedAt: at(0)}}, c2: {Commit: delivery.Commit{SHA: c2, CommittedAt: at(5)}}},
+		Deployments: []delivery.DeploymentRecord{
+			{Source: "github", EventID: "1", Kind: delivery.ServiceDeployed, App: "api", Env: "prod", Time: at(10), Deployment: delivery.Deployment{Artifact: "r@" + c1, SourceCommit: c1, InferredFrom: "github-deployment"}},
+			{Source: "github", EventID: "2", Kind: delivery.ServiceDeployed, App: "api", Env: "prod", Time: at(11), Deployment: delivery.Deployment{Artifact: "r@" + c1, SourceCommit: c1, InferredFrom: "github-deployment"}},
+			{Source: "github", EventID: "3", Kind: delivery.ServiceDeployed, App: "api", Env: "prod", Time: at(20), Deployment: delivery.Deployment{Artifact: "r@" + c2, SourceCommit: c2, InferredFrom: "github-deployment"}},
+		},
+	}
+	deps := history.Build(in, history.Config{Now: at(48)})
+	var leads []time.Duration
+	for _, d := range deps {
+		for _, c := range d.Changes {
+			leads = append(leads, *c.LeadTime)
+		}
+	}
+	// The second report of c1 within the hour is the same deployment; c1 took 10 h, c2 15 h.
+	if !reflect.DeepEqual(leads, []time.Duration{10 * time.Hour, 15 * time.Hour}) {
+		t.Errorf("lead times %v, want [10h 15h]", leads)
+	}
+}
