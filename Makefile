@@ -38,10 +38,9 @@ bench:
 	set -o pipefail; SHIPLOG_TEST_POSTGRES_DSN="$$dsn" $(GO) test -p 1 -run '^$$' -bench . -benchtime 2s -count 1 ./... 2>&1 | \
 		$(GO) run ./tools/benchreport -json bench/results.json
 
-# Until `shiplog demo` lands: migrate and serve the embedded store.
+# The demo: a simulated organisation on a temporary embedded store.
 run:
-	$(GO) run ./cmd/shiplog migrate --db ./shiplog.db
-	$(GO) run ./cmd/shiplog serve --db ./shiplog.db
+	$(GO) run ./cmd/shiplog demo
 
 clean:
 	rm -rf bin bench/results.json

@@ -11,6 +11,7 @@ import (
 
 	"github.com/shiplog-dev/shiplog/internal/cli/cmdutil"
 	"github.com/shiplog-dev/shiplog/internal/cli/configcmd"
+	"github.com/shiplog-dev/shiplog/internal/cli/democmd"
 	"github.com/shiplog-dev/shiplog/internal/cli/deployments"
 	"github.com/shiplog-dev/shiplog/internal/cli/emit"
 	"github.com/shiplog-dev/shiplog/internal/cli/importcmd"
@@ -50,6 +51,7 @@ links them into per-change traces and computes delivery metrics.`,
 		deployments.NewCmdDeployments(f, nil),
 		emit.NewCmdEmit(f, nil),
 		metricscmd.NewCmdMetrics(f, nil),
+		democmd.NewCmdDemo(f, nil),
 	)
 	return cmd
 }

@@ -1,0 +1,166 @@
+package demo
+
+import (
+	"slices"
+	"time"
+
+	"github.com/shiplog-dev/shiplog/internal/engine/metrics"
+)
+
+// Deployment is one deployment the simulation generated, as shiplog's
+// definitions (docs/metrics.md) count it: its live time, the lead time of
+// each change it shipped, and whether it failed.
+type Deployment struct {
+	App, Env  string
+	LiveAt    time.Time
+	Via       string // github-deployment (before GitOps) or git
+	LeadTimes []time.Duration
+	Failed    bool
+	Rollback  bool
+}
+
+// Truth is what the simulation generated, to compare with what shiplog
+// shows.
+type Truth struct {
+	Start, Adoption, End time.Time
+	Deployments          []Deployment // live-time order
+}
+
+// Period sums the deployments of env live in [from, to).
+type Period struct {
+	Deployments           int
+	Failed                int
+	Changes               int // changes with a lead time
+	LeadTimeMedianSeconds float64
+	ChangeFailureRate     float64
+	PerDay                float64
+}
+
+// Period returns the figures of env's deployments live in [from, to).
+func (t *Truth) Period(env string, from, to time.Time) Period {
+	var p Period
+	var leads []float64
+	for _, d := range t.Deployments {
+		if d.Env != env || d.LiveAt.Before(from) || !d.LiveAt.Before(to) {
+			continue
+		}
+		p.Deployments++
+		if d.Failed {
+			p.Failed++
+		}
+		for _, l := range d.LeadTimes {
+			leads = append(leads, l.Seconds())
+		}
+	}
+	p.Changes = len(leads)
+	if len(leads) > 0 {
+		slices.Sort(leads)
+		p.LeadTimeMedianSeconds = metrics.Percentile(leads, 0.5)
+	}
+	if p.Deployments > 0 {
+		p.ChangeFailureRate = float64(p.Failed) / float64(p.Deployments)
+	}
+	if span := to.Sub(from).Hours() / 24; span > 0 {
+		p.PerDay = float64(p.Deployments) / span
+	}
+	return p
+}
+
+// Before is env's figures from the start of the history to the adoption.
+func (t *Truth) Before(env string) Period { return t.Period(env, t.Start, t.Adoption) }
+
+// After is env's figures from the adoption to the end of the history.
+func (t *Truth) After(env string) Period { return t.Period(env, t.Adoption, t.End) }
+
+// truthDeployment is a deployment with what computing its truth needs.
+type truthDeployment struct {
+	Deployment
+	commit   *srcCommit
+	manifest string // GitOps commit SHA, "" before GitOps
+	revert   bool
+}
+
+// truth applies shiplog's definitions to the plan: deployments per app
+// and environment, the changes each shipped (a GitOps deployment ships
+// the source commits since the previous one of its app and environment, a
+// first one only its own commit, a rollback none; a deployment reported
+// only with its commit ships that commit unless it was already live), and
+// failure signs up to the next deployment.
+func (p *plan) truth() *Truth {
+	byAE := map[[2]string][]*truthDeployment{}
+	for _, gd := range p.GHDeploys {
+		k := [2]string{gd.App, gd.Env}
+		byAE[k] = append(byAE[k], &truthDeployment{Deployment: Deployment{App: gd.App, Env: gd.Env, LiveAt: gd.At, Via: "github-deployment"}, commit: gd.Commit})
+	}
+	for _, g := range p.GitOps {
+		k := [2]string{g.App, g.Env}
+		byAE[k] = append(byAE[k], &truthDeployment{Deployment: Deployment{App: g.App, Env: g.Env, LiveAt: g.At, Via: "git",
+			Rollback: g.Kind == kindRollback || g.Kind == kindRevert}, commit: g.Image, manifest: g.SHA, revert: g.Kind == kindRevert})
+	}
+	commits := map[string][]*srcCommit{}
+	for _, ap := range p.Apps {
+		commits[ap.App.Name] = ap.Commits
+	}
+	t := &Truth{Start: p.Start, Adoption: p.Adoption, End: p.End}
+	for k, list := range byAE {
+		slices.SortStableFunc(list, func(a, b *truthDeployment) int { return a.LiveAt.Compare(b.LiveAt) })
+		var lastGit, lastAny *srcCommit
+		for i, d := range list {
+			var shipped []*srcCommit
+			switch {
+			case d.Via == "git" && lastGit == nil:
+				shipped = []*srcCommit{d.commit}
+			case d.Via == "git" && d.commit.Idx > lastGit.Idx:
+				shipped = commits[k[0]][lastGit.Idx+1 : d.commit.Idx+1]
+			}
+			if len(shipped) == 0 && d.commit != lastAny && !d.Rollback {
+				shipped = []*srcCommit{d.commit}
+			}
+			if d.Via == "git" {
+				lastGit = d.commit
+			}
+			lastAny = d.commit
+			for _, c := range shipped {
+				d.LeadTimes = append(d.LeadTimes, max(d.LiveAt.Sub(c.At), 0))
+			}
+			var next *truthDeployment
+			if i+1 < len(list) {
+				next = list[i+1]
+			}
+			d.Failed = p.failed(d, next)
+			t.Deployments = append(t.Deployments, d.Deployment)
+		}
+	}
+	slices.SortStableFunc(t.Deployments, func(a, b Deployment) int { return a.LiveAt.Compare(b.LiveAt) })
+	return t
+}
+
+// failed applies the change failure signs of docs/metrics.md to d.
+func (p *plan) failed(d, next *truthDeployment) bool {
+	var end time.Time
+	if next != nil {
+		end = next.LiveAt
+		if next.Rollback || next.revert {
+			return true
+		}
+	}
+	in := func(at time.Time) bool { return at.After(d.LiveAt) && (end.IsZero() || at.Before(end)) }
+	for _, sp := range p.Syncs {
+		g := sp.Commit
+		if g.App != d.App || g.Env != d.Env {
+			continue
+		}
+		if sp.Failed && in(sp.End) && (d.manifest == "" || g.SHA == d.manifest) {
+			return true
+		}
+		if !sp.DegradedAt.IsZero() && in(sp.DegradedAt) {
+			return true
+		}
+	}
+	for _, inc := range p.Incidents {
+		if inc.App == d.App && inc.Env == d.Env && !inc.Fired.Before(d.LiveAt) && (end.IsZero() || inc.Fired.Before(end)) {
+			return true
+		}
+	}
+	return false
+}
