@@ -35,7 +35,8 @@ unit:
 # DSN is given.
 bench:
 	@dsn="$${SHIPLOG_TEST_POSTGRES_DSN:-$$(.ci/start-postgres)}"; \
-	set -o pipefail; SHIPLOG_TEST_POSTGRES_DSN="$$dsn" $(GO) test -p 1 -run '^$$' -bench . -benchtime 2s -count 1 ./... 2>&1 | \
+	kube="$${SHIPLOG_KUBE_BINARIES:-$$(.ci/kube-binaries)}"; \
+	set -o pipefail; SHIPLOG_TEST_POSTGRES_DSN="$$dsn" SHIPLOG_KUBE_BINARIES="$$kube" $(GO) test -p 1 -run '^$$' -bench . -benchtime 2s -count 1 ./... 2>&1 | \
 		$(GO) run ./tools/benchreport -json bench/results.json
 
 # The demo: a simulated organisation on a temporary embedded store.

@@ -19,8 +19,10 @@ import (
 
 	"github.com/shiplog-dev/shiplog/internal/delivery"
 	"github.com/shiplog-dev/shiplog/internal/engine"
+	"github.com/shiplog-dev/shiplog/internal/engine/efficiency"
 	"github.com/shiplog-dev/shiplog/internal/engine/history"
 	"github.com/shiplog-dev/shiplog/internal/engine/metrics"
+	"github.com/shiplog-dev/shiplog/internal/engine/policy"
 	"github.com/shiplog-dev/shiplog/internal/engine/trace"
 	"github.com/shiplog-dev/shiplog/internal/store"
 )
@@ -46,6 +48,7 @@ var Routes = []string{
 	"GET /api/v1/traces",
 	"GET /api/v1/metrics",
 	"GET /api/v1/audit",
+	"GET /api/v1/deviations",
 }
 
 // Register mounts the API on mux.
@@ -55,6 +58,7 @@ func (a *API) Register(mux *http.ServeMux) {
 		"GET /api/v1/deployments": a.deployments,
 		"GET /api/v1/traces":      a.traces,
 		"GET /api/v1/metrics":     a.metrics,
+		"GET /api/v1/deviations":  a.deviations,
 	}
 	for _, r := range Routes {
 		if h, ok := handlers[r]; ok {
@@ -318,6 +322,11 @@ type MetricsResponse struct {
 	metrics.Report
 	Trend       []metrics.Point     `json:"trend"`
 	BeforeAfter *metrics.Comparison `json:"before_after,omitempty"`
+	// TraceableRate is Traceability.Rate: the share of deployments
+	// traceable to a reviewed change.
+	TraceableRate *float64            `json:"traceable_rate"`
+	Traceability  policy.Traceability `json:"traceability"`
+	Efficiency    efficiency.Report   `json:"efficiency"`
 }
 
 func (a *API) metrics(r *http.Request) (any, error) {
@@ -327,11 +336,22 @@ func (a *API) metrics(r *http.Request) (any, error) {
 	}
 	q := r.URL.Query()
 	eq := engine.Query{App: q.Get("app"), Team: q.Get("team"), Envs: q["env"], Since: since, Until: until}
-	rep, deps, err := a.eng.Metrics(r.Context(), eq)
+	full, err := a.eng.Report(r.Context(), eq)
 	if err != nil {
 		return nil, err
 	}
-	resp := MetricsResponse{Report: rep, Trend: metrics.Trend(deps, rep.Filter, since, until, 7*24*time.Hour, a.eng.Settings().Thresholds)}
+	rep, deps := full.Metrics, full.Deployments
+	resp := MetricsResponse{Report: rep, Trend: metrics.Trend(deps, rep.Filter, since, until, 7*24*time.Hour, a.eng.Settings().Thresholds),
+		TraceableRate: full.Traceability.Rate, Traceability: full.Traceability, Efficiency: full.Efficiency}
+	// The items behind the traceability and efficiency figures come with detail=true.
+	switch q.Get("detail") {
+	case "true":
+	case "", "false":
+		resp.Traceability.Untraceable = nil
+		resp.Efficiency = full.Efficiency.Summary()
+	default:
+		return nil, bad("detail: want true or false, got %q", q.Get("detail"))
+	}
 	if v := q.Get("before_after"); v != "" {
 		at, err := parseTime(v)
 		if err != nil || !at.After(since) || !at.Before(until) {
@@ -415,7 +435,14 @@ func (a *API) auditReport(r *http.Request) (AuditReport, error) {
 	if err != nil {
 		return AuditReport{}, err
 	}
-	rep := AuditReport{GeneratedAt: a.now().UTC(), Since: since, Until: until, Entries: []AuditEntry{}}
+	rep := AuditReport{GeneratedAt: a.now().UTC(), Since: since, Until: until, Entries: AuditEntries(deps, in)}
+	return rep, nil
+}
+
+// AuditEntries builds the audit trail entry of each deployment, in the
+// order of deps, from the model in.
+func AuditEntries(deps []history.Deployment, in trace.Input) []AuditEntry {
+	entries := make([]AuditEntry, 0, len(deps))
 	for _, d := range deps {
 		e := AuditEntry{DeployedAt: d.LiveAt, App: d.App, Environment: d.Env, Artifact: d.Artifact, ManifestCommit: d.ManifestCommit,
 			Author: d.Author, Bot: d.Bot, PR: d.PR, InferredFrom: d.InferredFrom, Failed: d.Failed(), Approvers: []string{}}
@@ -443,7 +470,7 @@ func (a *API) auditReport(r *http.Request) (AuditReport, error) {
 				}
 			}
 		}
-		rep.Entries = append(rep.Entries, e)
+		entries = append(entries, e)
 	}
-	return rep, nil
+	return entries
 }

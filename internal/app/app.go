@@ -24,9 +24,11 @@ import (
 	"github.com/shiplog-dev/shiplog/internal/config"
 	"github.com/shiplog-dev/shiplog/internal/engine"
 	"github.com/shiplog-dev/shiplog/internal/ingest"
+	"github.com/shiplog-dev/shiplog/internal/live"
 	"github.com/shiplog-dev/shiplog/internal/source/webhook/alertmanager"
 	"github.com/shiplog-dev/shiplog/internal/store"
 	"github.com/shiplog-dev/shiplog/internal/version"
+	"github.com/shiplog-dev/shiplog/internal/web"
 )
 
 // App is one shiplog server.
@@ -36,8 +38,12 @@ type App struct {
 	registry *prometheus.Registry
 	store    *store.Store
 	ingest   *ingest.Ingester
+	hub      *live.Hub // live updates: fed by the store, streamed at /events
+	web      *web.Web
 	ln       net.Listener
 	srv      *http.Server
+
+	sources []source // watchers and pollers, run while the server runs
 
 	mu     sync.Mutex
 	checks map[string]func(context.Context) error // readiness checks by name
@@ -64,7 +70,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		ConstLabels: prometheus.Labels{"version": info.Version, "goversion": info.GoVersion},
 	}, func() float64 { return 1 }))
 
-	st, err := OpenStore(ctx, string(cfg.DB), store.Options{Logger: log, Registerer: reg})
+	hub := live.New(live.Options{})
+	st, err := OpenStore(ctx, string(cfg.DB), store.Options{Logger: log, Registerer: reg, OnAppend: hub.Publish})
 	if err != nil {
 		return nil, err
 	}
@@ -90,24 +97,39 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		_ = st.Close()
 		return nil, err
 	}
+	ui, err := web.New(web.Options{Engine: engine.New(st, engine.SettingsFrom(cfg)), Store: st, Hub: hub, Logger: log})
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", cfg.Web.ListenAddress)
 	if err != nil {
 		_ = st.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Web.ListenAddress, err)
 	}
-	a := &App{cfg: cfg, log: log, registry: reg, store: st, ingest: ing, ln: ln, checks: map[string]func(context.Context) error{}}
+	a := &App{cfg: cfg, log: log, registry: reg, store: st, ingest: ing, hub: hub, web: ui, ln: ln, checks: map[string]func(context.Context) error{}}
 	a.AddReadinessCheck("store", st.Ping)
 	a.AddReadinessCheck("schema", st.CheckSchema)
+	if err := a.addSources(); err != nil {
+		_ = a.Close()
+		return nil, err
+	}
 	a.srv = &http.Server{
 		Handler:           a.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	// Event streams never go idle: end them when shutdown starts, so that
+	// they do not hold it until its deadline.
+	a.srv.RegisterOnShutdown(hub.Close)
 	return a, nil
 }
 
 // Addr is the address the server listens on (useful with port 0).
 func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// Hub is the app's live-update broadcaster.
+func (a *App) Hub() *live.Hub { return a.hub }
 
 // Store is the app's store.
 func (a *App) Store() *store.Store { return a.store }
@@ -129,6 +151,18 @@ func (a *App) Run(ctx context.Context) error {
 	a.log.Info("shiplog serving", "address", "http://"+a.Addr(), "store", a.store.Dialect(), "version", version.Get().Version)
 	errc := make(chan error, 1)
 	go func() { errc <- a.srv.Serve(a.ln) }()
+	srcCtx, stopSources := context.WithCancel(context.Background())
+	var sources sync.WaitGroup
+	for _, src := range a.sources {
+		sources.Add(1)
+		go func() {
+			defer sources.Done()
+			if err := src.run(srcCtx); err != nil && !errors.Is(err, context.Canceled) {
+				a.log.Error("source stopped", "source", src.name, "err", err)
+			}
+		}()
+	}
+	defer func() { stopSources(); sources.Wait() }()
 	var err error
 	select {
 	case err = <-errc:
@@ -143,6 +177,8 @@ func (a *App) Run(ctx context.Context) error {
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
+	stopSources() // sources write to the store: stop them before closing it
+	sources.Wait()
 	return errors.Join(err, a.store.Close())
 }
 
@@ -160,6 +196,8 @@ func (a *App) routes() http.Handler {
 	mux.HandleFunc("GET /readyz", a.readyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{Registry: a.registry}))
 	api.New(engine.New(a.store, engine.SettingsFrom(a.cfg)), a.store, a.log).Register(mux)
+	mux.Handle("GET /events", a.hub)
+	a.web.Register(mux) // the web UI: /, its pages and /static/
 	// Any method: the handlers answer 405 themselves, in JSON, and count it.
 	mux.Handle("/ingest/github", a.ingest.GitHub())
 	mux.Handle("/ingest/gitlab", a.ingest.GitLab())

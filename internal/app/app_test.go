@@ -116,6 +116,43 @@ func TestServeEndpoints(t *testing.T) {
 			}
 		}
 	})
+	t.Run("the web UI is mounted", func(t *testing.T) {
+		code, h, body := get(t, base+"/")
+		if code != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/html") || !strings.Contains(body, "<html lang=") {
+			t.Errorf("/: %d %s %.200s", code, h.Get("Content-Type"), body)
+		}
+		if csp := h.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || !strings.Contains(csp, "style-src 'self'") {
+			t.Errorf("/ has CSP %q, want the web UI's", csp)
+		}
+		if code, _, _ := get(t, base+"/no-such-page"); code != 404 {
+			t.Errorf("/no-such-page: %d, want 404", code)
+		}
+	})
+	t.Run("live updates stream at /events", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/events", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+			t.Fatalf("/events: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		if _, err := a.Store().Append(context.Background(), storetest.NewGenerator(9, "gitlab").Flow()[0]); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 0, 1024)
+		for !strings.Contains(string(buf), "event: append") {
+			chunk := make([]byte, 512)
+			n, err := resp.Body.Read(chunk)
+			if err != nil {
+				t.Fatalf("stream ended before an append event: %v (%q)", err, buf)
+			}
+			buf = append(buf, chunk[:n]...)
+		}
+	})
 	t.Run("metrics count ingested events by source and type", func(t *testing.T) {
 		events := storetest.NewGenerator(1, "github").Flow()
 		if _, err := a.Store().Append(context.Background(), events...); err != nil {
@@ -137,6 +174,41 @@ func TestServeEndpoints(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestShutdownEndsEventStreams(t *testing.T) {
+	cfg := testConfig(migratedDB(t))
+	cfg.Web.ShutdownTimeout = time.Minute
+	a, err := app.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	resp, err := http.Get("http://" + a.Addr() + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if n := a.Hub().Subscribers(); n != 1 {
+		t.Fatalf("%d subscribers, want 1", n)
+	}
+	cancel()
+	// An open stream never goes idle: without ending it, shutdown would
+	// wait for its whole timeout (a minute here).
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("shutdown still waiting on an event stream after 10 s")
+	}
+	if _, err := io.ReadAll(resp.Body); err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("stream ended with %v", err)
+	}
 }
 
 func TestRefusesSchemaMismatch(t *testing.T) {

@@ -31,9 +31,17 @@ type Config struct {
 	Log    Log    `yaml:"log"`
 	Git    Git    `yaml:"git"`
 	Ingest Ingest `yaml:"ingest"`
+	Kube   Kube   `yaml:"kube"`
+	ArgoCD ArgoCD `yaml:"argocd"`
 	// Teams maps each team to the apps it owns.
 	Teams   map[string][]string `yaml:"teams"`
 	Metrics Metrics             `yaml:"metrics"`
+	// Policies are the rules deployments are checked against
+	// (docs/policies.md); without the key, the starter set.
+	Policies   []PolicyRule `yaml:"policies"`
+	Policy     Policy       `yaml:"policy"`
+	Efficiency Efficiency   `yaml:"efficiency"`
+	Sprints    Sprints      `yaml:"sprints"`
 }
 
 // Git configures reading GitOps repositories (shiplog import git).
@@ -152,6 +160,8 @@ func (c *Config) Validate() error {
 		}
 	}
 	errs = append(errs, c.Metrics.validate(c)...)
+	errs = append(errs, c.validateSources()...)
+	errs = append(errs, c.validatePolicies()...)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

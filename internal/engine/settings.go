@@ -4,7 +4,9 @@ import (
 	"time"
 
 	"github.com/shiplog-dev/shiplog/internal/config"
+	"github.com/shiplog-dev/shiplog/internal/engine/efficiency"
 	"github.com/shiplog-dev/shiplog/internal/engine/metrics"
+	"github.com/shiplog-dev/shiplog/internal/engine/policy"
 )
 
 // SettingsFrom turns the configuration into the engine's definitions.
@@ -23,5 +25,15 @@ func SettingsFrom(cfg config.Config) Settings {
 	if b := t.RecoveryTime; b != (config.TierBounds[time.Duration]{}) {
 		th.RecoveryTime.Elite, th.RecoveryTime.High, th.RecoveryTime.Medium = b.Elite, b.High, b.Medium
 	}
-	return Settings{Teams: cfg.TeamOf(), ProductionEnvs: cfg.Metrics.ProductionEnvs, Thresholds: th}
+	out := Settings{Teams: cfg.TeamOf(), ProductionEnvs: cfg.Metrics.ProductionEnvs, Thresholds: th}
+	// Config.Validate has checked what follows; a zero value keeps the
+	// engine's default.
+	out.Policies = cfg.PolicyRules()
+	out.Policy = policy.Config{AllowedRegistries: cfg.Policy.AllowedRegistries, AllowedHours: cfg.Policy.AllowedHours}
+	ef := cfg.Efficiency
+	out.Efficiency = efficiency.Settings{Minutes: ef.Minutes.Map(), CostPerReplicaHour: ef.CostPerReplicaHour,
+		Currency: ef.Currency, BaselineMinReplicas: ef.BaselineMinReplicas}
+	out.Efficiency.SprintStart, _ = cfg.Sprints.StartTime()
+	out.Efficiency.SprintLength, _ = cfg.Sprints.LengthDuration()
+	return out
 }

@@ -255,7 +255,9 @@ func (x *index) failures(ae appEnv, d, next *Deployment) []Failure {
 		out = append(out, Failure{Reason: FailHotfix, At: initiated(next), Ref: next.ManifestCommit})
 	}
 	for _, inc := range x.incidents {
-		byArtifact := inc.Artifact != "" && sameArtifact(inc.Artifact, d.Artifact)
+		// By digest, within the incident's app and environment when it names them.
+		byArtifact := inc.Artifact != "" && sameArtifact(inc.Artifact, d.Artifact) &&
+			(inc.App == "" || inc.App == ae.app) && (inc.Env == "" || inc.Env == ae.env)
 		byTime := inc.Artifact == "" && inc.App == ae.app && inc.Env == ae.env && !inc.DetectedAt.Before(d.LiveAt) && (end.IsZero() || inc.DetectedAt.Before(end))
 		if byArtifact || byTime {
 			out = append(out, Failure{Reason: FailIncident, At: inc.DetectedAt, Ref: inc.Source + "/" + inc.IncidentID})

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/shiplog-dev/shiplog/internal/delivery"
 )
 
 // Override is a user rule that sets the app and/or environment of the files
@@ -168,27 +170,8 @@ func (r *Rules) Detect(path string, ref Ref) (app, env string) {
 	return app, env
 }
 
-// normEnv returns the normalised environment that s names, and whether s is
-// a well-known environment name.
-func normEnv(s string) (string, bool) {
-	switch strings.ToLower(s) {
-	case "dev", "development":
-		return "dev", true
-	case "test":
-		return "test", true
-	case "qa":
-		return "qa", true
-	case "staging", "stage":
-		return "staging", true
-	case "preprod":
-		return "preprod", true
-	case "uat":
-		return "uat", true
-	case "prod", "production":
-		return "prod", true
-	}
-	return "", false
-}
+// normEnv is delivery.NormalizeEnv: one vocabulary of environments for all sources.
+func normEnv(s string) (string, bool) { return delivery.NormalizeEnv(s) }
 
 // isEnvMarker reports whether a directory name announces an environment as
 // the next directory.

@@ -1,0 +1,223 @@
+package web
+
+import (
+	"html/template"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/shiplog-dev/shiplog/internal/delivery"
+	"github.com/shiplog-dev/shiplog/internal/engine/history"
+)
+
+// The Application page: one app's deployments across environments, its
+// traffic and replicas over time, its failures, and what to roll back to.
+
+type trafficStep struct {
+	At    time.Time
+	Bar   template.HTML
+	Split []split
+}
+
+type appEnv struct {
+	Env      string
+	Current  *history.Deployment
+	Rollback *history.Deployment // the latest earlier deployment that did not fail, of another artifact
+	// RevertCommit is the current deployment's manifest commit when
+	// reverting it restores the rollback target (the deployment just before).
+	RevertCommit string
+	Split        []split
+	Traffic      []trafficStep // newest first
+	Replicas     template.HTML
+	Samples      int
+	Scaled       *int // replicas now
+}
+
+type appData struct {
+	Name, Team  string
+	Since       string
+	SinceT      time.Time
+	Timeline    template.HTML
+	Envs        []appEnv
+	Deployments []history.Deployment // newest first, at most pageSize
+	Total       int
+	Incidents   []delivery.IncidentRecord
+	AllHref     string
+}
+
+// maxTrafficSteps bounds the traffic history drawn per environment.
+const maxTrafficSteps = 12
+
+func (w *Web) application(r *request) (any, error) {
+	s := r.snap
+	name := r.PathValue("app")
+	since, until, sinceText, err := r.window("30d")
+	if err != nil {
+		return nil, err
+	}
+	known := slices.ContainsFunc(s.apps, func(a delivery.App) bool { return a.Name == name }) ||
+		slices.ContainsFunc(s.deps, func(d history.Deployment) bool { return d.App == name })
+	if !known {
+		return nil, errNotFound
+	}
+	r.live, r.title = name, "title.app"
+	d := &appData{Name: name, Team: s.team(name), Since: sinceText, SinceT: since,
+		AllHref: depFilter{App: name, Since: since, Until: until}.href()}
+	envSet := map[string]bool{}
+	for _, a := range s.apps {
+		if a.Name == name {
+			envSet[a.Env] = true
+		}
+	}
+	byEnv := map[string][]*history.Deployment{}
+	for i := range s.deps {
+		dep := &s.deps[i]
+		if dep.App != name || dep.Rewritten {
+			continue
+		}
+		envSet[dep.Env] = true
+		byEnv[dep.Env] = append(byEnv[dep.Env], dep)
+		if !dep.LiveAt.Before(since) && dep.LiveAt.Before(until) {
+			d.Total++
+		}
+	}
+	envs := slices.SortedFunc(func(yield func(string) bool) {
+		for e := range envSet {
+			if !yield(e) {
+				return
+			}
+		}
+	}, compareEnvs)
+	lane := map[string]int{}
+	for i, e := range envs {
+		lane[e] = i
+	}
+	var marks []mark
+	for _, env := range envs {
+		list := byEnv[env]
+		ae := appEnv{Env: env}
+		if n := len(list); n > 0 {
+			ae.Current = list[n-1]
+			for i := n - 2; i >= 0; i-- {
+				if p := list[i]; !p.Failed() && p.Artifact != ae.Current.Artifact {
+					ae.Rollback = p
+					if i == n-2 {
+						ae.RevertCommit = ae.Current.ManifestCommit
+					}
+					break
+				}
+			}
+		}
+		for _, dep := range list {
+			cls, what := "pt-ok", r.t["app.deployed"]
+			switch {
+			case dep.Rollback || dep.Revert:
+				cls, what = "pt-rollback", r.t["app.rollback"]
+			case dep.Failed():
+				cls, what = "pt-fail", r.t["app.failed"]
+			}
+			marks = append(marks, mark{Lane: lane[env], At: dep.LiveAt, Class: cls,
+				Title: dep.LiveAt.UTC().Format("2006-01-02 15:04") + " · " + env + " · " + version(*dep) + " · " + what, Href: depHref(dep)})
+		}
+		targets, _ := latestSplit(s.in.Traffic, name, env)
+		for _, t := range targets {
+			ae.Split = append(ae.Split, split{t.Revision, t.Percent})
+		}
+		ae.Traffic = trafficHistory(s.in.Traffic, name, env, since, r.t["apps.traffic"])
+		ae.Replicas, ae.Samples, ae.Scaled = replicaChart(s.scale, name, env, since, r.t["app.replicas"])
+		d.Envs = append(d.Envs, ae)
+	}
+	for _, inc := range s.incidents {
+		if inc.App != name {
+			continue
+		}
+		if !inc.DetectedAt.Before(since) {
+			d.Incidents = append(d.Incidents, inc)
+		}
+		if l, ok := lane[inc.Env]; ok {
+			marks = append(marks, mark{Lane: l, At: inc.DetectedAt, Class: "pt-incident", Title: inc.DetectedAt.UTC().Format("2006-01-02 15:04") + " · " + r.t["app.incident"] + " · " + inc.Title})
+		}
+	}
+	slices.SortFunc(d.Incidents, func(a, b delivery.IncidentRecord) int { return b.DetectedAt.Compare(a.DetectedAt) })
+	d.Timeline = timeline(envs, since, until, marks, r.t["app.timeline"])
+	for i := len(s.deps) - 1; i >= 0 && len(d.Deployments) < pageSize; i-- {
+		dep := s.deps[i]
+		if dep.App == name && !dep.Rewritten && !dep.LiveAt.Before(since) && dep.LiveAt.Before(until) {
+			d.Deployments = append(d.Deployments, dep)
+		}
+	}
+	return d, nil
+}
+
+// depHref links a deployment to the trace of its source commit.
+func depHref(d *history.Deployment) string {
+	if d.SourceCommit != "" {
+		return changeLink(d.SourceCommit)
+	}
+	return ""
+}
+
+// trafficHistory is an app's traffic splits in one environment since a
+// time, newest first.
+func trafficHistory(traffic []delivery.TrafficRecord, app, env string, since time.Time, label string) []trafficStep {
+	byTime := map[time.Time][]delivery.TrafficTarget{}
+	for _, t := range traffic {
+		if t.App == app && t.Env == env && !t.Time.Before(since) {
+			byTime[t.Time] = append(byTime[t.Time], t.TrafficTarget)
+		}
+	}
+	times := slices.SortedFunc(func(yield func(time.Time) bool) {
+		for t := range byTime {
+			if !yield(t) {
+				return
+			}
+		}
+	}, func(a, b time.Time) int { return b.Compare(a) })
+	var out []trafficStep
+	for _, at := range times[:min(len(times), maxTrafficSteps)] {
+		targets := byTime[at]
+		slices.SortStableFunc(targets, func(a, b delivery.TrafficTarget) int { return b.Percent - a.Percent })
+		st := trafficStep{At: at, Bar: stackedBar(splitSegments(targets), label, 10)}
+		for _, t := range targets {
+			st.Split = append(st.Split, split{t.Revision, t.Percent})
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// replicaChart draws the replicas serving an app in one environment over
+// time (the sum of the latest sample of each revision).
+func replicaChart(scale []delivery.ScaleRecord, app, env string, since time.Time, label string) (template.HTML, int, *int) {
+	var rows []delivery.ScaleRecord
+	for _, s := range scale {
+		if s.App == app && s.Env == env && !s.Time.Before(since) {
+			rows = append(rows, s)
+		}
+	}
+	if len(rows) == 0 {
+		return "", 0, nil
+	}
+	slices.SortStableFunc(rows, func(a, b delivery.ScaleRecord) int { return a.Time.Compare(b.Time) })
+	cur := map[string]int{}
+	var vals []float64
+	total := 0
+	for _, s := range rows {
+		cur[s.Revision] = s.Actual
+		total = 0
+		for _, v := range cur {
+			total += v
+		}
+		vals = append(vals, float64(total))
+	}
+	if len(vals) > 200 { // keep the drawing small: every nth sample
+		step := int(math.Ceil(float64(len(vals)) / 200))
+		var thin []float64
+		for i := 0; i < len(vals); i += step {
+			thin = append(thin, vals[i])
+		}
+		vals = append(thin, vals[len(vals)-1])
+	}
+	return sparkline(vals, label+": "+strconv.Itoa(total)), len(rows), &total
+}

@@ -1,0 +1,211 @@
+package web
+
+import (
+	"html/template"
+	"maps"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/shiplog-dev/shiplog/internal/engine/history"
+	"github.com/shiplog-dev/shiplog/internal/engine/metrics"
+)
+
+// The Delivery page: the DORA metrics with their tiers and trends, before
+// and after a date, where lead time goes, and the same per team and app.
+// Every number links to the deployments list it counts.
+
+type tile struct {
+	Key   string // metric.<key> names it
+	Kind  string // rate, duration, frequency
+	Value *float64
+	Tier  metrics.Tier
+	Spark template.HTML
+	Href  string
+	N     int // deployments (frequency), failed (rates), changes (lead time), recovered
+	Of    int // deployments, for rates
+	Extra *float64
+}
+
+type cmpRow struct {
+	Key           string
+	Kind          string
+	Before, After *float64
+	TierB, TierA  metrics.Tier
+	HrefB, HrefA  string
+}
+
+type groupRow struct {
+	Label      string
+	IsTeam     bool
+	Report     metrics.Report
+	Href       string
+	FailedHref string
+}
+
+type deliveryData struct {
+	Empty                 bool
+	Since, Team, App, Env string
+	At                    string
+	Teams, Apps, Envs     []string
+	CountedEnvs           []string
+	Report                metrics.Report
+	Tiles                 []tile
+	Compare               []cmpRow
+	CompareAt             time.Time
+	Breakdown             template.HTML
+	Stages                []metrics.StageStat
+	StageMean             *float64
+	Dist                  template.HTML
+	Groups                []groupRow
+	Href                  string
+}
+
+func (w *Web) delivery(r *request) (any, error) {
+	s := r.snap
+	since, until, sinceText, err := r.window("90d")
+	if err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	d := &deliveryData{Since: sinceText, Team: q.Get("team"), App: q.Get("app"), Env: q.Get("env"), At: q.Get("at"), Teams: s.depTeams, Envs: s.envs}
+	apps := map[string]bool{}
+	for _, dep := range s.deps {
+		apps[dep.App] = true
+	}
+	d.Apps = slices.Sorted(maps.Keys(apps))
+	d.Empty = len(s.deps) == 0
+	envs := s.settings.ProductionEnvs
+	if d.Env != "" {
+		envs = []string{d.Env}
+	}
+	d.CountedEnvs = envs
+	f := depFilter{App: d.App, Team: d.Team, Envs: envs, Since: since, Until: until}
+	th := s.settings.Thresholds
+	rep := metrics.Compute(s.deps, f.metrics(), since, until, th)
+	d.Report, d.Href = rep, f.href()
+	trend := metrics.Trend(s.deps, f.metrics(), since, until, 7*24*time.Hour, th)
+	series := func(get func(metrics.Point) *float64) []float64 {
+		out := make([]float64, len(trend))
+		for i, p := range trend {
+			out[i] = nanOr(get(p))
+		}
+		return out
+	}
+	failed, rework := f, f
+	failed.Failed, rework.Rework = true, true
+	perWeek := rep.DeploymentFrequencyPerWeek
+	d.Tiles = []tile{
+		{Key: "deployment_frequency", Kind: "frequency", Value: &rep.DeploymentFrequencyPerDay, Extra: &perWeek, Tier: rep.Tiers["deployment_frequency"], N: rep.Deployments, Of: rep.DeployDays, Href: f.href(),
+			Spark: sparkline(series(func(p metrics.Point) *float64 { v := float64(p.Deployments); return &v }), r.t["metric.deployment_frequency"])},
+		{Key: "lead_time", Kind: "duration", Value: rep.LeadTimeMedianSeconds, Extra: rep.LeadTimeP90Seconds, Tier: rep.Tiers["lead_time"], N: rep.LeadTimeChanges, Of: rep.ChangesWithoutTime, Href: f.href(),
+			Spark: sparkline(series(func(p metrics.Point) *float64 { return p.LeadTimeMedianSeconds }), r.t["metric.lead_time"])},
+		{Key: "change_failure_rate", Kind: "rate", Value: rep.ChangeFailureRate, Tier: rep.Tiers["change_failure_rate"], N: rep.FailedDeployments, Of: rep.Deployments, Href: failed.href(),
+			Spark: sparkline(series(func(p metrics.Point) *float64 { return p.ChangeFailureRate }), r.t["metric.change_failure_rate"])},
+		{Key: "recovery_time", Kind: "duration", Value: rep.RecoveryTimeMedianSeconds, Tier: rep.Tiers["recovery_time"], N: rep.Recovered, Of: rep.Unrecovered, Href: failed.href(),
+			Spark: sparkline(series(func(p metrics.Point) *float64 { return p.RecoveryTimeMedianSeconds }), r.t["metric.recovery_time"])},
+		{Key: "rework_rate", Kind: "rate", Value: rep.ReworkRate, N: rep.ReworkDeployments, Of: rep.Deployments, Href: rework.href()},
+	}
+	if d.At != "" {
+		at, err := parseTime(d.At)
+		if err != nil || !at.After(since) || !at.Before(until) {
+			return nil, badInput{"error.at"}
+		}
+		c := metrics.Compare(s.deps, f.metrics(), since, at, until, th)
+		d.CompareAt = at
+		fb, fa := f, f
+		fb.Until, fa.Since = at, at
+		fbf, faf := fb, fa
+		fbf.Failed, faf.Failed = true, true
+		fpd := func(r metrics.Report) *float64 { v := r.DeploymentFrequencyPerDay; return &v }
+		d.Compare = []cmpRow{
+			{"deployment_frequency", "frequency", fpd(c.Before), fpd(c.After), c.Before.Tiers["deployment_frequency"], c.After.Tiers["deployment_frequency"], fb.href(), fa.href()},
+			{"lead_time", "duration", c.Before.LeadTimeMedianSeconds, c.After.LeadTimeMedianSeconds, c.Before.Tiers["lead_time"], c.After.Tiers["lead_time"], fb.href(), fa.href()},
+			{"change_failure_rate", "rate", c.Before.ChangeFailureRate, c.After.ChangeFailureRate, c.Before.Tiers["change_failure_rate"], c.After.Tiers["change_failure_rate"], fbf.href(), faf.href()},
+			{"recovery_time", "duration", c.Before.RecoveryTimeMedianSeconds, c.After.RecoveryTimeMedianSeconds, c.Before.Tiers["recovery_time"], c.After.Tiers["recovery_time"], fbf.href(), faf.href()},
+			{"rework_rate", "rate", c.Before.ReworkRate, c.After.ReworkRate, "", "", fb.href(), fa.href()},
+		}
+	}
+	d.Stages, d.StageMean = rep.Stages, rep.LeadTimeMeanSeconds
+	var segs []segment
+	for i, st := range rep.Stages {
+		segs = append(segs, segment{Label: r.t["stage."+st.Name], Value: st.MeanSeconds, Class: "seg-" + strconv.Itoa(i%8)})
+	}
+	d.Breakdown = stackedBar(segs, r.t["delivery.breakdown"], 28)
+	var labels []string
+	var counts []int
+	for _, b := range rep.LeadTimeDistribution {
+		labels, counts = append(labels, b.Label), append(counts, b.Count)
+	}
+	d.Dist = bars(labels, counts, r.t["delivery.distribution"])
+	// Per team, then per app (within the team and app filters).
+	if d.App == "" {
+		for _, t := range s.depTeams {
+			if d.Team != "" && t != d.Team {
+				continue
+			}
+			g := f
+			g.Team = t
+			if row := group(s.deps, g, t, true, th); row.Report.Deployments > 0 || d.Team == t {
+				d.Groups = append(d.Groups, row)
+			}
+		}
+	}
+	for _, a := range d.Apps {
+		if d.App != "" && a != d.App {
+			continue
+		}
+		g := f
+		g.App = a
+		row := group(s.deps, g, a, false, th)
+		if row.Report.Deployments > 0 || d.App == a {
+			d.Groups = append(d.Groups, row)
+		}
+	}
+	return d, nil
+}
+
+func group(deps []history.Deployment, f depFilter, label string, team bool, th metrics.Thresholds) groupRow {
+	ff := f
+	ff.Failed = true
+	return groupRow{Label: label, IsTeam: team, Report: metrics.Compute(deps, f.metrics(), f.Since, f.Until, th), Href: f.href(), FailedHref: ff.href()}
+}
+
+// The deployments list behind a number.
+
+type deploymentsData struct {
+	Since, Until time.Time
+	App, Team    string
+	Envs         []string
+	Failed       bool
+	Rework       bool
+	Total        int
+	Rows         []history.Deployment
+	Pager        pager
+}
+
+func (w *Web) deployments(r *request) (any, error) {
+	s := r.snap
+	since, until, _, err := r.window("90d")
+	if err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	f := depFilter{App: q.Get("app"), Team: q.Get("team"), Envs: q["env"], Since: since, Until: until,
+		Failed: q.Get("failed") == "true", Rework: q.Get("rework") == "true"}
+	if len(f.Envs) == 0 {
+		f.Envs = s.settings.ProductionEnvs
+	}
+	d := &deploymentsData{Since: since, Until: until, App: f.App, Team: f.Team, Envs: f.Envs, Failed: f.Failed, Rework: f.Rework}
+	var rows []history.Deployment
+	for i := len(s.deps) - 1; i >= 0; i-- {
+		if f.keep(&s.deps[i]) {
+			rows = append(rows, s.deps[i])
+		}
+	}
+	d.Total = len(rows)
+	off := r.offset()
+	d.Rows = pageOf(rows, off)
+	d.Pager = r.pager(off, d.Total, len(d.Rows))
+	return d, nil
+}
