@@ -13,6 +13,7 @@ import (
 	"github.com/shiplog-dev/shiplog/internal/cli/configcmd"
 	"github.com/shiplog-dev/shiplog/internal/cli/democmd"
 	"github.com/shiplog-dev/shiplog/internal/cli/deployments"
+	"github.com/shiplog-dev/shiplog/internal/cli/deviations"
 	"github.com/shiplog-dev/shiplog/internal/cli/emit"
 	"github.com/shiplog-dev/shiplog/internal/cli/importcmd"
 	"github.com/shiplog-dev/shiplog/internal/cli/metricscmd"
@@ -52,6 +53,7 @@ links them into per-change traces and computes delivery metrics.`,
 		emit.NewCmdEmit(f, nil),
 		metricscmd.NewCmdMetrics(f, nil),
 		democmd.NewCmdDemo(f, nil),
+		deviations.NewCmdDeviations(f, nil),
 	)
 	return cmd
 }

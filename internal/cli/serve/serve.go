@@ -22,8 +22,12 @@ func NewCmdServe(f *cmdutil.Factory, runF func(context.Context, *Options) error)
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the shiplog server",
-		Long: `Run the shiplog server: HTTP endpoints for health (/healthz), readiness
-(/readyz) and Prometheus metrics (/metrics), on the configured store.
+		Long: `Run the shiplog server on the configured store: the web UI (/), live
+updates (/events), the JSON API (/api/v1), the ingestion endpoints
+(/ingest/github, /ingest/gitlab, /ingest/cloudevents, /ingest/argocd,
+/ingest/alertmanager), health (/healthz), readiness (/readyz) and Prometheus
+metrics (/metrics); and the configured Kubernetes clusters and Argo CD servers
+are watched while it runs.
 
 The store's schema must match this binary: run "shiplog migrate" first on a
 new store or after an upgrade. SIGINT or SIGTERM stops the server gracefully.`,
