@@ -9,15 +9,16 @@ COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -s -w -X github.com/shiplog-dev/shiplog/internal/version.Version=$(VERSION) \
            -X github.com/shiplog-dev/shiplog/internal/version.Commit=$(COMMIT)
 
-.PHONY: all build test fmt-check vet unit bench run clean
+.PHONY: all build test fmt-check vet unit fuzz bench run clean
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/shiplog ./cmd/shiplog
 
-# The test command: formatting, vet, and every test with the race detector.
-test: fmt-check vet unit
+# The test command: formatting, vet, every test with the race detector, and
+# a short run of every fuzz target.
+test: fmt-check vet unit fuzz
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -28,6 +29,26 @@ vet:
 
 unit:
 	$(GO) test -race -count=1 ./...
+
+# Each parser's fuzz target, a few seconds each (FUZZTIME); findings are
+# written under the package's testdata/fuzz and fail the run.
+FUZZTIME ?= 4s
+FUZZ_TARGETS := \
+	./internal/source/webhook/github:FuzzParse \
+	./internal/source/webhook/gitlab:FuzzParse \
+	./internal/source/webhook/argocd:FuzzParse \
+	./internal/source/webhook/alertmanager:FuzzParse \
+	./internal/source/cloudevents:FuzzDecode \
+	./internal/source/git/manifest:FuzzExtract \
+	./internal/source/git/manifest:FuzzParseImage \
+	./internal/source/git/manifest:FuzzSourceSHAs \
+	./internal/source/kube:FuzzConvertObject
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) "$$pkg" > /tmp/shiplog-fuzz.log 2>&1 || { cat /tmp/shiplog-fuzz.log; exit 1; }; \
+	done
 
 # Benchmarks: one line per figure, "BENCH <name> <value> <unit>", also
 # written to bench/results.json. Packages run one at a time (-p 1) so that
