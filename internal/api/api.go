@@ -232,11 +232,17 @@ func (a *API) apps(r *http.Request) (any, error) {
 }
 
 func (a *API) filteredDeployments(r *http.Request) ([]history.Deployment, error) {
-	since, until, err := a.window(r)
+	deps, err := a.eng.History(r.Context())
 	if err != nil {
 		return nil, err
 	}
-	deps, err := a.eng.History(r.Context())
+	return a.filter(r, deps)
+}
+
+// filter keeps the deployments the request's window and filters select,
+// newest first.
+func (a *API) filter(r *http.Request, deps []history.Deployment) ([]history.Deployment, error) {
+	since, until, err := a.window(r)
 	if err != nil {
 		return nil, err
 	}
@@ -295,26 +301,11 @@ func (a *API) traces(r *http.Request) (any, error) {
 }
 
 func (a *API) traceInput(ctx context.Context) (trace.Input, error) {
-	var in trace.Input
-	var err error
-	all := store.ModelFilter{}
-	if in.Deployments, err = a.eng.History(ctx); err != nil {
-		return in, err
+	deps, err := a.eng.History(ctx)
+	if err != nil {
+		return trace.Input{}, err
 	}
-	for _, step := range []func() error{
-		func() (err error) { in.Commits, err = a.st.Commits(ctx, all); return },
-		func() (err error) { in.Changes, err = a.st.Changes(ctx, all); return },
-		func() (err error) { in.PipelineRuns, err = a.st.PipelineRuns(ctx, all); return },
-		func() (err error) { in.Artifacts, err = a.st.Artifacts(ctx, all); return },
-		func() (err error) { in.Syncs, err = a.st.Syncs(ctx, all); return },
-		func() (err error) { in.Revisions, err = a.st.Revisions(ctx, all); return },
-		func() (err error) { in.Traffic, err = a.st.Traffic(ctx, all); return },
-	} {
-		if err := step(); err != nil {
-			return in, err
-		}
-	}
-	return in, nil
+	return a.eng.TraceInput(ctx, deps)
 }
 
 // MetricsResponse is /api/v1/metrics.
@@ -426,12 +417,16 @@ func csvSafe(s string) string {
 }
 
 func (a *API) auditReport(r *http.Request) (AuditReport, error) {
-	deps, err := a.filteredDeployments(r)
+	all, err := a.eng.History(r.Context())
+	if err != nil {
+		return AuditReport{}, err
+	}
+	deps, err := a.filter(r, all)
 	if err != nil {
 		return AuditReport{}, err
 	}
 	since, until, _ := a.window(r)
-	in, err := a.traceInput(r.Context())
+	in, err := a.eng.TraceInput(r.Context(), all)
 	if err != nil {
 		return AuditReport{}, err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/shiplog-dev/shiplog/internal/engine/history"
 	"github.com/shiplog-dev/shiplog/internal/engine/metrics"
 	"github.com/shiplog-dev/shiplog/internal/engine/policy"
+	"github.com/shiplog-dev/shiplog/internal/engine/trace"
 	"github.com/shiplog-dev/shiplog/internal/store"
 )
 
@@ -305,4 +306,28 @@ func (e *Engine) efficiency(ctx context.Context, in history.Input, deps []histor
 	}
 	f := efficiency.Filter{App: q.App, Team: q.Team, Envs: envs}
 	return efficiency.Compute(ein, f, q.Since, until, e.cfg.Now(), e.cfg.Efficiency), nil
+}
+
+// TraceInput loads what trace.Find reads, around the given history.
+func (e *Engine) TraceInput(ctx context.Context, deps []history.Deployment) (trace.Input, error) {
+	in := trace.Input{Deployments: deps}
+	all := store.ModelFilter{}
+	steps := []struct {
+		what string
+		fn   func() error
+	}{
+		{"commits", func() (err error) { in.Commits, err = e.st.Commits(ctx, all); return }},
+		{"pull requests", func() (err error) { in.Changes, err = e.st.Changes(ctx, all); return }},
+		{"pipeline runs", func() (err error) { in.PipelineRuns, err = e.st.PipelineRuns(ctx, all); return }},
+		{"artifacts", func() (err error) { in.Artifacts, err = e.st.Artifacts(ctx, all); return }},
+		{"syncs", func() (err error) { in.Syncs, err = e.st.Syncs(ctx, all); return }},
+		{"revisions", func() (err error) { in.Revisions, err = e.st.Revisions(ctx, all); return }},
+		{"traffic", func() (err error) { in.Traffic, err = e.st.Traffic(ctx, all); return }},
+	}
+	for _, s := range steps {
+		if err := s.fn(); err != nil {
+			return in, fmt.Errorf("load %s: %w", s.what, err)
+		}
+	}
+	return in, nil
 }

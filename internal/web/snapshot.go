@@ -134,18 +134,14 @@ func (ss *snapshots) build(ctx context.Context, gen uint64) (*snapshot, error) {
 	if s.deps, err = ss.eng.History(ctx); err != nil {
 		return nil, err
 	}
+	if s.in, err = ss.eng.TraceInput(ctx, s.deps); err != nil {
+		return nil, err
+	}
 	all := store.ModelFilter{}
 	steps := []struct {
 		what string
 		fn   func() error
 	}{
-		{"commits", func() (err error) { s.in.Commits, err = ss.st.Commits(ctx, all); return }},
-		{"pull requests", func() (err error) { s.in.Changes, err = ss.st.Changes(ctx, all); return }},
-		{"pipeline runs", func() (err error) { s.in.PipelineRuns, err = ss.st.PipelineRuns(ctx, all); return }},
-		{"artifacts", func() (err error) { s.in.Artifacts, err = ss.st.Artifacts(ctx, all); return }},
-		{"syncs", func() (err error) { s.in.Syncs, err = ss.st.Syncs(ctx, all); return }},
-		{"revisions", func() (err error) { s.in.Revisions, err = ss.st.Revisions(ctx, all); return }},
-		{"traffic", func() (err error) { s.in.Traffic, err = ss.st.Traffic(ctx, all); return }},
 		{"apps", func() (err error) { s.apps, err = ss.st.Apps(ctx, all); return }},
 		{"health", func() (err error) { s.health, err = ss.st.HealthTransitions(ctx, all); return }},
 		{"sync statuses", func() (err error) { s.syncStatus, err = ss.st.SyncStatuses(ctx, all); return }},
@@ -161,7 +157,6 @@ func (ss *snapshots) build(ctx context.Context, gen uint64) (*snapshot, error) {
 			return nil, fmt.Errorf("load %s: %w", st.what, err)
 		}
 	}
-	s.in.Deployments = s.deps
 	teams, envs := map[string]bool{}, map[string]bool{}
 	for _, a := range s.apps {
 		envs[a.Env] = true
