@@ -20,6 +20,7 @@ import (
 	"github.com/shiplog-dev/shiplog/internal/cli/migrate"
 	"github.com/shiplog-dev/shiplog/internal/cli/serve"
 	"github.com/shiplog-dev/shiplog/internal/cli/versioncmd"
+	"github.com/shiplog-dev/shiplog/internal/cli/where"
 	"github.com/shiplog-dev/shiplog/internal/config"
 )
 
@@ -54,6 +55,7 @@ links them into per-change traces and computes delivery metrics.`,
 		metricscmd.NewCmdMetrics(f, nil),
 		democmd.NewCmdDemo(f, nil),
 		deviations.NewCmdDeviations(f, nil),
+		where.NewCmdWhere(f, nil),
 	)
 	return cmd
 }
