@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -395,9 +396,15 @@ func (a *API) audit(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="shiplog-audit.csv"`)
+	_ = WriteAuditCSV(w, rep.Entries)
+}
+
+// WriteAuditCSV writes audit entries as CSV with a header row; cells a
+// spreadsheet would run as formulas are defused.
+func WriteAuditCSV(w io.Writer, entries []AuditEntry) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"deployed_at", "app", "environment", "artifact", "digest", "manifest_commit", "author", "bot", "pr", "approvers", "ci_run", "initiator", "inferred_from", "failed"})
-	for _, e := range rep.Entries {
+	for _, e := range entries {
 		pr := ""
 		if e.PR != 0 {
 			pr = strconv.FormatInt(e.PR, 10)
@@ -406,6 +413,7 @@ func (a *API) audit(w http.ResponseWriter, r *http.Request) {
 			csvSafe(e.Author), strconv.FormatBool(e.Bot), pr, csvSafe(strings.Join(e.Approvers, " ")), csvSafe(e.CIRun), csvSafe(e.Initiator), e.InferredFrom, strconv.FormatBool(e.Failed)})
 	}
 	cw.Flush()
+	return cw.Error()
 }
 
 // csvSafe keeps a spreadsheet from running a cell as a formula.

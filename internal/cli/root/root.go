@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/shiplog-dev/shiplog/internal/cli/audit"
 	"github.com/shiplog-dev/shiplog/internal/cli/cmdutil"
 	"github.com/shiplog-dev/shiplog/internal/cli/configcmd"
 	"github.com/shiplog-dev/shiplog/internal/cli/democmd"
@@ -19,6 +20,7 @@ import (
 	"github.com/shiplog-dev/shiplog/internal/cli/metricscmd"
 	"github.com/shiplog-dev/shiplog/internal/cli/migrate"
 	"github.com/shiplog-dev/shiplog/internal/cli/serve"
+	"github.com/shiplog-dev/shiplog/internal/cli/status"
 	"github.com/shiplog-dev/shiplog/internal/cli/versioncmd"
 	"github.com/shiplog-dev/shiplog/internal/cli/where"
 	"github.com/shiplog-dev/shiplog/internal/config"
@@ -56,6 +58,8 @@ links them into per-change traces and computes delivery metrics.`,
 		democmd.NewCmdDemo(f, nil),
 		deviations.NewCmdDeviations(f, nil),
 		where.NewCmdWhere(f, nil),
+		status.NewCmdStatus(f, nil),
+		audit.NewCmdAudit(f, nil),
 	)
 	return cmd
 }
