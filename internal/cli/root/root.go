@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shiplog-dev/shiplog/internal/cli/audit"
+	"github.com/shiplog-dev/shiplog/internal/cli/bumpcmd"
 	"github.com/shiplog-dev/shiplog/internal/cli/cmdutil"
 	"github.com/shiplog-dev/shiplog/internal/cli/configcmd"
 	"github.com/shiplog-dev/shiplog/internal/cli/democmd"
@@ -60,6 +61,7 @@ links them into per-change traces and computes delivery metrics.`,
 		where.NewCmdWhere(f, nil),
 		status.NewCmdStatus(f, nil),
 		audit.NewCmdAudit(f, nil),
+		bumpcmd.NewCmdBump(f, nil),
 	)
 	return cmd
 }
