@@ -20,6 +20,7 @@ import (
 	"github.com/shiplog-dev/shiplog/internal/cli/importcmd"
 	"github.com/shiplog-dev/shiplog/internal/cli/metricscmd"
 	"github.com/shiplog-dev/shiplog/internal/cli/migrate"
+	"github.com/shiplog-dev/shiplog/internal/cli/rollback"
 	"github.com/shiplog-dev/shiplog/internal/cli/serve"
 	"github.com/shiplog-dev/shiplog/internal/cli/status"
 	"github.com/shiplog-dev/shiplog/internal/cli/versioncmd"
@@ -62,6 +63,7 @@ links them into per-change traces and computes delivery metrics.`,
 		status.NewCmdStatus(f, nil),
 		audit.NewCmdAudit(f, nil),
 		bumpcmd.NewCmdBump(f, nil),
+		rollback.NewCmdRollback(f, nil),
 	)
 	return cmd
 }

@@ -28,10 +28,11 @@ func isBot(name, email string, bots []string) bool {
 }
 
 var (
-	mergePR  = regexp.MustCompile(`^Merge pull request #(\d+) from `)
-	squashPR = regexp.MustCompile(`\(#(\d+)\)\s*$`)
-	gitlabMR = regexp.MustCompile(`(?m)^See merge request [^\s!]+!(\d+)\s*$`)
-	reverts  = regexp.MustCompile(`(?m)^This reverts commit ([0-9a-f]{7,40})`)
+	mergePR    = regexp.MustCompile(`^Merge pull request #(\d+) from `)
+	squashPR   = regexp.MustCompile(`\(#(\d+)\)\s*$`)
+	gitlabMR   = regexp.MustCompile(`(?m)^See merge request [^\s!]+!(\d+)\s*$`)
+	reverts    = regexp.MustCompile(`(?m)^This reverts commit ([0-9a-f]{7,40})`)
+	revertLine = regexp.MustCompile(`(?m)^Revert "`)
 )
 
 // prNumber finds the pull/merge request a commit came from: a GitHub merge
@@ -52,9 +53,11 @@ func prNumber(subject, body string) int64 {
 }
 
 // isRevert reports whether a commit reverts another: git's default subject
-// `Revert "…"` or the "This reverts commit <sha>" line.
+// `Revert "…"`, the "This reverts commit <sha>" line, or a merge commit whose
+// body (GitHub puts the pull request's title there) starts a line with
+// `Revert "`.
 func isRevert(subject, body string) bool {
-	return strings.HasPrefix(subject, `Revert "`) || reverts.MatchString(body)
+	return strings.HasPrefix(subject, `Revert "`) || reverts.MatchString(body) || revertLine.MatchString(body)
 }
 
 // trailers reads "Key: value" lines of a commit message's last paragraph.
