@@ -20,6 +20,7 @@ import (
 	"github.com/shiplog-dev/shiplog/internal/cli/importcmd"
 	"github.com/shiplog-dev/shiplog/internal/cli/metricscmd"
 	"github.com/shiplog-dev/shiplog/internal/cli/migrate"
+	"github.com/shiplog-dev/shiplog/internal/cli/report"
 	"github.com/shiplog-dev/shiplog/internal/cli/rollback"
 	"github.com/shiplog-dev/shiplog/internal/cli/serve"
 	"github.com/shiplog-dev/shiplog/internal/cli/status"
@@ -64,6 +65,7 @@ links them into per-change traces and computes delivery metrics.`,
 		audit.NewCmdAudit(f, nil),
 		bumpcmd.NewCmdBump(f, nil),
 		rollback.NewCmdRollback(f, nil),
+		report.NewCmdReport(f, nil),
 	)
 	return cmd
 }
