@@ -3,7 +3,6 @@ package deployments
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -46,8 +45,8 @@ source commits each one shipped, with their lead time.`,
 				return err
 			}
 			opts.Config = cfg
-			if opts.Output != "table" && opts.Output != "json" {
-				return cmdutil.UsageError(fmt.Errorf("--output %q: want table or json", opts.Output))
+			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -58,7 +57,7 @@ source commits each one shipped, with their lead time.`,
 	cmd.Flags().StringVar(&opts.App, "app", "", "only this app")
 	cmd.Flags().StringVar(&opts.Env, "env", "", "only this environment")
 	cmd.Flags().StringVar(&opts.Since, "since", "", "only deployments since: a duration (90d, 2w, 12h) or a date")
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "table or json")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "table, json or yaml")
 	return cmd
 }
 
@@ -104,10 +103,8 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	if opts.Output == "json" {
-		enc := json.NewEncoder(opts.Factory.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(deps)
+	if opts.Output != "table" {
+		return cmdutil.Encode(opts.Factory.IO.Out, opts.Output, deps)
 	}
 	return writeTable(opts.Factory.IO.Out, deps)
 }

@@ -3,7 +3,6 @@ package deviations
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -50,8 +49,8 @@ that fired and the values that made it fire. Writing rules: docs/policies.md.`,
 				return err
 			}
 			opts.Config = cfg
-			if opts.Output != "table" && opts.Output != "json" {
-				return cmdutil.UsageError(fmt.Errorf("--output %q: want table or json", opts.Output))
+			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+				return err
 			}
 			if opts.Severity != "" {
 				if _, err := policy.ParseSeverity(opts.Severity); err != nil {
@@ -70,7 +69,7 @@ that fired and the values that made it fire. Writing rules: docs/policies.md.`,
 	cmd.Flags().StringArrayVar(&opts.Envs, "env", nil, "environments (repeatable; default every environment)")
 	cmd.Flags().StringArrayVar(&opts.Rules, "rule", nil, "only these rules (repeatable)")
 	cmd.Flags().StringVar(&opts.Severity, "severity", "", "only rules of this severity: info, warning, critical")
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "table or json")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "table, json or yaml")
 	return cmd
 }
 
@@ -97,10 +96,8 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	if opts.Output == "json" {
-		enc := json.NewEncoder(opts.Factory.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+	if opts.Output != "table" {
+		return cmdutil.Encode(opts.Factory.IO.Out, opts.Output, res)
 	}
 	return writeTable(opts.Factory.IO.Out, res)
 }

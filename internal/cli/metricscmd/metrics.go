@@ -3,7 +3,6 @@ package metricscmd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -52,8 +51,8 @@ docs/metrics.md.`,
 				return err
 			}
 			opts.Config = cfg
-			if opts.Output != "table" && opts.Output != "json" {
-				return cmdutil.UsageError(fmt.Errorf("--output %q: want table or json", opts.Output))
+			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -66,7 +65,7 @@ docs/metrics.md.`,
 	cmd.Flags().StringVar(&opts.Team, "team", "", "only this team's apps (config key teams)")
 	cmd.Flags().StringArrayVar(&opts.Envs, "env", nil, "environments to count (repeatable; default metrics.production_envs)")
 	cmd.Flags().StringVar(&opts.BeforeAfter, "before-after", "", "also compare before and after this date (e.g. the GitOps adoption)")
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "table or json")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "table, json or yaml")
 	return cmd
 }
 
@@ -114,10 +113,8 @@ func run(ctx context.Context, opts *Options) error {
 		}
 		out.BeforeAfter = &c
 	}
-	if opts.Output == "json" {
-		enc := json.NewEncoder(opts.Factory.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+	if opts.Output != "table" {
+		return cmdutil.Encode(opts.Factory.IO.Out, opts.Output, out)
 	}
 	return writeTable(opts.Factory.IO.Out, out)
 }

@@ -4,7 +4,6 @@ package status
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -44,8 +43,8 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *Options) error
 				return err
 			}
 			opts.Config = cfg
-			if opts.Output != "table" && opts.Output != "json" {
-				return cmdutil.UsageError(fmt.Errorf("--output %q: want table or json", opts.Output))
+			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -55,7 +54,7 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *Options) error
 	}
 	cmd.Flags().StringVar(&opts.Env, "env", "", "only this environment")
 	cmd.Flags().StringVar(&opts.Team, "team", "", "only this team's apps")
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "table or json")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "table, json or yaml")
 	return cmd
 }
 
@@ -102,13 +101,11 @@ func run(ctx context.Context, opts *Options) error {
 			kept = append(kept, r)
 		}
 	}
-	if opts.Output == "json" {
+	if opts.Output != "table" {
 		if kept == nil {
 			kept = []Row{}
 		}
-		enc := json.NewEncoder(opts.Factory.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(kept)
+		return cmdutil.Encode(opts.Factory.IO.Out, opts.Output, kept)
 	}
 	return writeTable(opts.Factory.IO.Out, kept, opts.Now())
 }

@@ -3,7 +3,6 @@ package where
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -63,8 +62,8 @@ Exit codes: 0 live, 4 timed out, 5 the deployment failed (see docs/cli.md).`,
 				return err
 			}
 			opts.Config, opts.Ref = cfg, args[0]
-			if opts.Output != "table" && opts.Output != "json" {
-				return cmdutil.UsageError(fmt.Errorf("--output %q: want table or json", opts.Output))
+			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+				return err
 			}
 			if opts.Wait > 0 && opts.Env == "" {
 				return cmdutil.UsageError(errors.New("--wait needs --env: the environment to wait for"))
@@ -80,7 +79,7 @@ Exit codes: 0 live, 4 timed out, 5 the deployment failed (see docs/cli.md).`,
 	}
 	cmd.Flags().StringVar(&opts.Env, "env", "", "only this environment (needed by --wait)")
 	cmd.Flags().DurationVar(&opts.Wait, "wait", 0, "wait up to this long for the change to be live in --env")
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "table or json")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "table, json or yaml")
 	return cmd
 }
 
@@ -202,13 +201,11 @@ func waitState(traces []trace.Trace, env string) string {
 
 func write(opts *Options, traces []trace.Trace) error {
 	out := opts.Factory.IO.Out
-	if opts.Output == "json" {
+	if opts.Output != "table" {
 		if traces == nil {
 			traces = []trace.Trace{}
 		}
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(traces)
+		return cmdutil.Encode(out, opts.Output, traces)
 	}
 	for i, t := range traces {
 		if i > 0 {
