@@ -92,9 +92,23 @@ func (p *plan) truth() *Truth {
 		k := [2]string{gd.App, gd.Env}
 		byAE[k] = append(byAE[k], &truthDeployment{Deployment: Deployment{App: gd.App, Env: gd.Env, LiveAt: gd.At, Via: "github-deployment"}, commit: gd.Commit})
 	}
+	// A GitOps commit is live when Argo CD synced it successfully; without
+	// such a sync, at the commit (inferred from Git).
+	synced := map[*gitopsCommit]time.Time{}
+	for _, sp := range p.Syncs {
+		if !sp.Failed && !sp.End.IsZero() && !sp.End.Before(sp.Commit.At) {
+			if t, ok := synced[sp.Commit]; !ok || sp.End.Before(t) {
+				synced[sp.Commit] = sp.End
+			}
+		}
+	}
 	for _, g := range p.GitOps {
 		k := [2]string{g.App, g.Env}
-		byAE[k] = append(byAE[k], &truthDeployment{Deployment: Deployment{App: g.App, Env: g.Env, LiveAt: g.At, Via: "git",
+		live := g.At
+		if t, ok := synced[g]; ok {
+			live = t
+		}
+		byAE[k] = append(byAE[k], &truthDeployment{Deployment: Deployment{App: g.App, Env: g.Env, LiveAt: live, Via: "git",
 			Rollback: g.Kind == kindRollback || g.Kind == kindRevert}, commit: g.Image, manifest: g.SHA, revert: g.Kind == kindRevert})
 	}
 	commits := map[string][]*srcCommit{}

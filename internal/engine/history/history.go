@@ -142,6 +142,7 @@ func Build(in Input, cfg Config) []Deployment {
 	}
 	deps := unify(in.Deployments, cfg.Now)
 	idx := newIndex(in)
+	timeBySync(deps, idx)
 	byAE := map[appEnv][]*Deployment{}
 	lastSource := map[appEnv]string{}
 	for i := range deps {
@@ -314,4 +315,38 @@ func merge(d *Deployment, r delivery.DeploymentRecord, primary bool) {
 	}
 	d.Sources = append(d.Sources, r.InferredFrom)
 	d.EventIDs = append(d.EventIDs, r.Source+"/"+r.EventID)
+}
+
+// timeBySync gives a deployment that only Git (or another source without a
+// live signal) reported the time Argo CD finished syncing its manifest
+// commit successfully, when such a sync was recorded: "live" for an app
+// Argo CD deploys is a succeeded sync, not the commit.
+func timeBySync(deps []Deployment, idx *index) {
+	moved := false
+	for i := range deps {
+		d := &deps[i]
+		if d.ManifestCommit == "" || rank(d.InferredFrom) >= rank("argocd") {
+			continue
+		}
+		var best time.Time
+		for _, s := range idx.syncByRev[d.ManifestCommit] {
+			if s.App == d.App && s.Env == d.Env && s.Phase == delivery.PhaseSucceeded && !s.FinishedAt.Before(d.LiveAt) &&
+				(best.IsZero() || s.FinishedAt.Before(best)) {
+				best = s.FinishedAt
+			}
+		}
+		if best.IsZero() {
+			continue
+		}
+		d.LiveAt, d.InferredFrom = best, "argocd"
+		d.Sources = append(d.Sources, "argocd")
+		slices.Sort(d.Sources)
+		d.Sources = slices.Compact(d.Sources)
+		moved = true
+	}
+	if moved {
+		slices.SortStableFunc(deps, func(a, b Deployment) int {
+			return cmp.Or(a.LiveAt.Compare(b.LiveAt), strings.Compare(a.App, b.App), strings.Compare(a.Env, b.Env))
+		})
+	}
 }

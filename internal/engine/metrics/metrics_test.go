@@ -355,3 +355,29 @@ func TestSourceCommitStandsForChanges(t *testing.T) {
 		t.Errorf("lead times %v, want [10h 15h]", leads)
 	}
 }
+
+func TestSucceededSyncTimesAGitDeployment(t *testing.T) {
+	in := history.Input{
+		Commits: map[string]delivery.CommitRecord{c1: {Commit: delivery.Commit{SHA: c1, CommittedAt: at(0)}}},
+		Deployments: []delivery.DeploymentRecord{
+			dep("g1", 2, delivery.ServiceUpgraded, "git", "api:1", m1, c1),
+			dep("g2", 6, delivery.ServiceUpgraded, "git", "api:2", m2),
+		},
+		Syncs: []delivery.SyncRecord{
+			{Application: "api", App: "api", Env: "prod", StartedAt: at(2.9), FinishedAt: at(3), Revision: m1, Phase: delivery.PhaseFailed},
+			{Application: "api", App: "api", Env: "prod", StartedAt: at(3.4), FinishedAt: at(3.5), Revision: m1, Phase: delivery.PhaseSucceeded},
+			{Application: "api", App: "api", Env: "staging", StartedAt: at(2.2), FinishedAt: at(2.3), Revision: m2, Phase: delivery.PhaseSucceeded},
+		},
+	}
+	deps := history.Build(in, history.Config{Now: at(24)})
+	if !deps[0].LiveAt.Equal(at(3.5)) || deps[0].InferredFrom != "argocd" || !slices.Equal(deps[0].Sources, []string{"argocd", "git"}) {
+		t.Errorf("first deployment: live %s from %s %v; want the succeeded sync at %s", deps[0].LiveAt, deps[0].InferredFrom, deps[0].Sources, at(3.5))
+	}
+	if *deps[0].Changes[0].LeadTime != 3*time.Hour+30*time.Minute {
+		t.Errorf("lead time %s, want 3h30m (commit → sync)", *deps[0].Changes[0].LeadTime)
+	}
+	// A sync of another environment does not time this one.
+	if !deps[1].LiveAt.Equal(at(6)) || deps[1].InferredFrom != "git" {
+		t.Errorf("second deployment: live %s from %s; want the commit time, from git", deps[1].LiveAt, deps[1].InferredFrom)
+	}
+}
