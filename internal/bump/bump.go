@@ -263,17 +263,13 @@ func splice(content []byte, edits []edit, inserts []insert) ([]byte, []Change, e
 	}
 	for i := len(inserts) - 1; i >= 0; i-- {
 		in := inserts[i]
-		after := lastLine(in.after)
+		after := in.after.Line // the entry's values are scalars on their key's line
 		text := strings.Repeat(" ", in.indent-1) + in.text + "\n"
 		lines = append(lines[:after], append([][]byte{[]byte(text)}, lines[after:]...)...)
 		changes = append(changes, Change{Line: after + 1, New: in.text, What: in.what})
 	}
 	return bytes.Join(lines, nil), changes, nil
 }
-
-// lastLine is the last line of a mapping entry whose key is k: the line of
-// its value (values here are scalars).
-func lastLine(k *yaml.Node) int { return k.Line }
 
 // byteOffset turns a 0-based character column into a byte offset in line.
 func byteOffset(line []byte, col int) int {

@@ -1,7 +1,6 @@
 package git
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -691,15 +690,6 @@ func eventID(kind string, at time.Time, parts ...string) string {
 		h.Write([]byte{0})
 	}
 	return fmt.Sprintf("%s:%011x:%s", kind, at.Unix(), hex.EncodeToString(h.Sum(nil)[:12]))
-}
-
-func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K {
-	out := make([]K, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 func (im *importer) markUnreadable(blob string) { im.unreadable[blob] = true }
