@@ -221,7 +221,7 @@ func TestBrowser(t *testing.T) {
 		{"deployments", "/delivery/deployments?since=30d", []string{"Deployments to prod"}},
 		{"audit", "/audit", []string{"Export CSV", "dave"}},
 		{"audit-report", "/audit?view=print&app=ledger", []string{"shiplog audit report", "generated in"}},
-		{"policies", "/policies", []string{"No policy engine is configured yet"}},
+		{"policies", "/policies", []string{"Rules", "image-not-pinned"}},
 	} {
 		t.Run(p.name, func(t *testing.T) {
 			text := open(t, p.path)

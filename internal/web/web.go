@@ -110,7 +110,7 @@ func (w *Web) Register(mux *http.ServeMux) {
 		"GET /delivery":             w.page("delivery", w.delivery),
 		"GET /delivery/deployments": w.page("deployments", w.deployments),
 		"GET /audit":                w.page("audit", w.audit),
-		"GET /policies":             w.page("policies", func(*request) (any, error) { return nil, nil }),
+		"GET /policies":             w.page("policies", w.policies),
 		"GET /static/{file}":        w.assets.serve,
 		"/":                         w.page("notfound", func(*request) (any, error) { return nil, errNotFound }),
 	}

@@ -136,7 +136,8 @@ var pages = []struct {
 		[]string{"Exporter en CSV", "Rapport prêt à imprimer", "généré en"}},
 	{"audit report", "/audit?app=ledger&view=print", []string{"print-view", "shiplog audit report", "generated in", "ledger", "data-print"},
 		[]string{"Rapport d’audit shiplog", "généré en"}},
-	{"policies", "/policies", []string{"No policy engine is configured yet", `href="/policies" aria-current="page"`}, []string{"Aucun moteur de règles n’est encore configuré"}},
+	{"policies", "/policies", []string{"deployments checked against the rules in this window", "<code>image-not-pinned</code>", "<code>no-approval</code>", "Deviations", `href="/policies" aria-current="page"`},
+		[]string{"déploiements vérifiés selon les règles", "Règles", "Écarts"}},
 }
 
 func TestPages(t *testing.T) {
@@ -227,7 +228,7 @@ func TestEmptyStore(t *testing.T) {
 		{"/audit", "No deployment in this window."},
 		{"/audit?view=print", "shiplog audit report"},
 		{"/delivery/deployments", "No deployment matches."},
-		{"/policies", "No policy engine is configured yet"},
+		{"/policies", "No deployment in this window breaks a rule."},
 	} {
 		t.Run(p.path, func(t *testing.T) {
 			r := f.get(t, p.path)
