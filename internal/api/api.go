@@ -290,23 +290,15 @@ func (a *API) traces(r *http.Request) (any, error) {
 	if tq.SHA != "" && (len(tq.SHA) < 4 || strings.Trim(strings.ToLower(tq.SHA), "0123456789abcdef") != "") {
 		return nil, bad("sha: want at least 4 hexadecimal digits, got %q", tq.SHA)
 	}
-	in, err := a.traceInput(r.Context())
-	if err != nil {
-		return nil, err
-	}
 	limit, offset, err := page(r)
 	if err != nil {
 		return nil, err
 	}
-	return paged(trace.Find(in, tq), limit, offset), nil
-}
-
-func (a *API) traceInput(ctx context.Context) (trace.Input, error) {
-	deps, err := a.eng.History(ctx)
+	traces, err := a.eng.Traces(r.Context(), tq)
 	if err != nil {
-		return trace.Input{}, err
+		return nil, err
 	}
-	return a.eng.TraceInput(ctx, deps)
+	return paged(traces, limit, offset), nil
 }
 
 // MetricsResponse is /api/v1/metrics.

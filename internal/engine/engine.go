@@ -331,3 +331,16 @@ func (e *Engine) TraceInput(ctx context.Context, deps []history.Deployment) (tra
 	}
 	return in, nil
 }
+
+// Traces returns the traces of the changes q selects.
+func (e *Engine) Traces(ctx context.Context, q trace.Query) ([]trace.Trace, error) {
+	deps, err := e.History(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in, err := e.TraceInput(ctx, deps)
+	if err != nil {
+		return nil, err
+	}
+	return trace.Find(in, q), nil
+}

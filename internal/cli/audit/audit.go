@@ -13,9 +13,7 @@ import (
 	"github.com/shiplog-dev/shiplog/internal/api"
 	"github.com/shiplog-dev/shiplog/internal/cli/cmdutil"
 	"github.com/shiplog-dev/shiplog/internal/config"
-	"github.com/shiplog-dev/shiplog/internal/engine"
 	"github.com/shiplog-dev/shiplog/internal/engine/history"
-	"github.com/shiplog-dev/shiplog/internal/store"
 )
 
 // Options are the command's inputs.
@@ -72,14 +70,11 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	st, err := cmdutil.OpenStore(ctx, opts.Config, store.Options{Logger: opts.Factory.Logger(opts.Config)}, false)
+	st, eng, err := opts.Factory.OpenEngine(ctx, opts.Config, opts.Now)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	settings := engine.SettingsFrom(opts.Config)
-	settings.Now = opts.Now
-	eng := engine.New(st, settings)
 	all, err := eng.History(ctx)
 	if err != nil {
 		return err

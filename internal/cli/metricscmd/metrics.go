@@ -15,7 +15,6 @@ import (
 	"github.com/shiplog-dev/shiplog/internal/config"
 	"github.com/shiplog-dev/shiplog/internal/engine"
 	"github.com/shiplog-dev/shiplog/internal/engine/metrics"
-	"github.com/shiplog-dev/shiplog/internal/store"
 )
 
 // Options are the command's inputs.
@@ -92,14 +91,11 @@ func run(ctx context.Context, opts *Options) error {
 			return cmdutil.UsageError(fmt.Errorf("--before-after %s is outside the window %s – now", at.Format(time.DateOnly), since.Format(time.DateOnly)))
 		}
 	}
-	st, err := cmdutil.OpenStore(ctx, opts.Config, store.Options{Logger: opts.Factory.Logger(opts.Config)}, false)
+	st, eng, err := opts.Factory.OpenEngine(ctx, opts.Config, opts.Now)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	settings := cmdutil.EngineSettings(opts.Config)
-	settings.Now = opts.Now
-	eng := engine.New(st, settings)
 	q := engine.Query{App: opts.App, Team: opts.Team, Envs: opts.Envs, Since: since, Until: now}
 	rep, _, err := eng.Metrics(ctx, q)
 	if err != nil {

@@ -18,7 +18,6 @@ import (
 	"github.com/shiplog-dev/shiplog/internal/engine/efficiency"
 	"github.com/shiplog-dev/shiplog/internal/engine/metrics"
 	"github.com/shiplog-dev/shiplog/internal/engine/policy"
-	"github.com/shiplog-dev/shiplog/internal/store"
 )
 
 // Options are the command's inputs.
@@ -100,14 +99,11 @@ func run(ctx context.Context, opts *Options) error {
 			return cmdutil.UsageError(fmt.Errorf("--before-after %q: want a date (2006-01-02) inside the window", opts.BeforeAfter))
 		}
 	}
-	st, err := cmdutil.OpenStore(ctx, opts.Config, store.Options{Logger: opts.Factory.Logger(opts.Config)}, false)
+	st, eng, err := opts.Factory.OpenEngine(ctx, opts.Config, opts.Now)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	settings := engine.SettingsFrom(opts.Config)
-	settings.Now = opts.Now
-	eng := engine.New(st, settings)
 	q := engine.Query{App: opts.App, Team: opts.Team, Envs: opts.Envs, Since: since, Until: now}
 	full, err := eng.Report(ctx, q)
 	if err != nil {
@@ -116,9 +112,9 @@ func run(ctx context.Context, opts *Options) error {
 	r := Report{GeneratedAt: now.UTC(), Scope: scope(opts), Metrics: full.Metrics, Traceability: full.Traceability,
 		Efficiency: full.Efficiency.Summary(), Deviations: map[string]int{}}
 	r.Traceability.Untraceable = nil
-	r.Trend = metrics.Trend(full.Deployments, r.Metrics.Filter, since, now, 7*24*time.Hour, settings.Thresholds)
+	r.Trend = metrics.Trend(full.Deployments, r.Metrics.Filter, since, now, 7*24*time.Hour, eng.Settings().Thresholds)
 	if !at.IsZero() {
-		c := metrics.Compare(full.Deployments, r.Metrics.Filter, since, at, now, settings.Thresholds)
+		c := metrics.Compare(full.Deployments, r.Metrics.Filter, since, at, now, eng.Settings().Thresholds)
 		r.BeforeAfter = &c
 	}
 	devs, err := eng.Deviations(ctx, engine.DeviationQuery{App: opts.App, Team: opts.Team, Envs: r.Metrics.Filter.Envs, Since: since, Until: now})

@@ -19,7 +19,6 @@ import (
 	"github.com/shiplog-dev/shiplog/internal/bump"
 	"github.com/shiplog-dev/shiplog/internal/cli/cmdutil"
 	"github.com/shiplog-dev/shiplog/internal/config"
-	"github.com/shiplog-dev/shiplog/internal/engine"
 	"github.com/shiplog-dev/shiplog/internal/engine/history"
 	"github.com/shiplog-dev/shiplog/internal/store"
 )
@@ -80,14 +79,11 @@ type Plan struct {
 }
 
 func run(ctx context.Context, opts *Options) error {
-	st, err := cmdutil.OpenStore(ctx, opts.Config, store.Options{Logger: opts.Factory.Logger(opts.Config)}, false)
+	st, eng, err := opts.Factory.OpenEngine(ctx, opts.Config, opts.Now)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	settings := engine.SettingsFrom(opts.Config)
-	settings.Now = opts.Now
-	eng := engine.New(st, settings)
 	deps, err := eng.History(ctx)
 	if err != nil {
 		return err

@@ -83,14 +83,11 @@ type Row struct {
 type key struct{ app, env string }
 
 func run(ctx context.Context, opts *Options) error {
-	st, err := cmdutil.OpenStore(ctx, opts.Config, store.Options{Logger: opts.Factory.Logger(opts.Config)}, false)
+	st, eng, err := opts.Factory.OpenEngine(ctx, opts.Config, opts.Now)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	settings := engine.SettingsFrom(opts.Config)
-	settings.Now = opts.Now
-	eng := engine.New(st, settings)
 	rows, err := Status(ctx, eng, st, opts.Now())
 	if err != nil {
 		return err

@@ -16,9 +16,7 @@ import (
 
 	"github.com/shiplog-dev/shiplog/internal/cli/cmdutil"
 	"github.com/shiplog-dev/shiplog/internal/config"
-	"github.com/shiplog-dev/shiplog/internal/engine"
 	"github.com/shiplog-dev/shiplog/internal/engine/trace"
-	"github.com/shiplog-dev/shiplog/internal/store"
 )
 
 // Exit codes of --wait, besides cmdutil's.
@@ -110,17 +108,14 @@ func parseRef(ref string) (trace.Query, error) {
 
 func run(ctx context.Context, opts *Options) error {
 	q, _ := parseRef(opts.Ref)
-	st, err := cmdutil.OpenStore(ctx, opts.Config, store.Options{Logger: opts.Factory.Logger(opts.Config)}, false)
+	st, eng, err := opts.Factory.OpenEngine(ctx, opts.Config, opts.Now)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	settings := engine.SettingsFrom(opts.Config)
-	settings.Now = opts.Now
-	eng := engine.New(st, settings)
 	deadline := opts.Now().Add(opts.Wait)
 	for {
-		traces, err := find(ctx, eng, q)
+		traces, err := eng.Traces(ctx, q)
 		if err != nil {
 			return err
 		}
@@ -148,18 +143,6 @@ func run(ctx context.Context, opts *Options) error {
 		case <-time.After(opts.Interval):
 		}
 	}
-}
-
-func find(ctx context.Context, eng *engine.Engine, q trace.Query) ([]trace.Trace, error) {
-	deps, err := eng.History(ctx)
-	if err != nil {
-		return nil, err
-	}
-	in, err := eng.TraceInput(ctx, deps)
-	if err != nil {
-		return nil, err
-	}
-	return trace.Find(in, q), nil
 }
 
 func onlyEnv(traces []trace.Trace, env string) []trace.Trace {
