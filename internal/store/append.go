@@ -244,6 +244,11 @@ func (s *Store) commit(items []item) (seqs []int64, err error) {
 	slices.SortFunc(fresh, func(a, b *item) int {
 		return cmp.Compare(stored[key{a.ev.Source, a.ev.ID}], stored[key{b.ev.Source, b.ev.ID}])
 	})
+	if len(fresh) > 0 {
+		if w.changeSeq, err = s.dialect.ChangeSeq(ctx, tx); err != nil {
+			return nil, fmt.Errorf("read change sequence: %w", err)
+		}
+	}
 	if err := s.project(ctx, w, fresh); err != nil {
 		return nil, err
 	}
@@ -290,6 +295,8 @@ type txWriter struct {
 	d       Dialect
 	stmts   map[string]*sql.Stmt
 	pending []*pendingRows
+	// changeSeq is stamped on every derived row written (changed_seq).
+	changeSeq int64
 }
 
 // pendingRows are rows for one table, inserted once or upserted.
@@ -336,14 +343,15 @@ func (w *txWriter) add(t table, upsert bool, row ...any) {
 // flush writes the buffered rows, table by table.
 func (w *txWriter) flush(ctx context.Context) error {
 	for _, p := range w.pending {
-		for chunk := range slices.Chunk(p.rows, maxRows(len(p.t.cols))) {
+		for chunk := range slices.Chunk(p.rows, maxRows(len(p.t.cols)+1)) {
 			q := insertOnce(p.t, len(chunk))
 			if p.upsert {
 				q = upsert(p.t, len(chunk))
 			}
-			args := make([]any, 0, len(chunk)*len(p.t.cols))
+			args := make([]any, 0, len(chunk)*(len(p.t.cols)+1))
 			for _, r := range chunk {
 				args = append(args, r...)
+				args = append(args, w.changeSeq)
 			}
 			st, err := w.stmt(ctx, q)
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -167,9 +168,25 @@ type ModelFilter struct {
 	Limit int
 }
 
+// querier runs queries: the read pool, or a transaction on it.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
 // list runs a filtered select on t and scans each row with scan.
 func list[T any](ctx context.Context, s *Store, t table, f ModelFilter, scan func(sc func(...any) error) (T, error)) ([]T, error) {
+	return listOn(ctx, s.read, s.dialect, t, f, 0, scan)
+}
+
+// listOn runs a filtered select on t through q, keeping only rows written
+// at or after change sequence changedFrom when it is above 0.
+func listOn[T any](ctx context.Context, q querier, d Dialect, t table, f ModelFilter, changedFrom int64, scan func(sc func(...any) error) (T, error)) ([]T, error) {
 	var w where
+	if changedFrom > 0 {
+		// A literal, not a parameter: a cached generic plan for "≥ $1"
+		// would scan the table instead of its changed_seq index.
+		w.add(changedCol + " >= " + strconv.FormatInt(changedFrom, 10))
+	}
 	if f.App != "" || f.Env != "" {
 		if t.appCol == "" {
 			return nil, fmt.Errorf("list %s: filtering by app or environment is not possible: the table has no such columns", t.name)
@@ -197,11 +214,11 @@ func list[T any](ctx context.Context, s *Store, t table, f ModelFilter, scan fun
 	if order == "" {
 		order = t.timeCol + ", " + strings.Join(t.cols[:t.pk], ", ")
 	}
-	q := "SELECT " + strings.Join(append(slices.Clone(t.cols), t.extra...), ", ") + " FROM " + t.name + w.String() + " ORDER BY " + order
+	query := "SELECT " + strings.Join(append(slices.Clone(t.cols), t.extra...), ", ") + " FROM " + t.name + w.String() + " ORDER BY " + order
 	if f.Limit > 0 {
-		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+		query += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
-	rows, err := s.read.QueryContext(ctx, s.dialect.Rebind(q), w.args...)
+	rows, err := q.QueryContext(ctx, d.Rebind(query), w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", t.name, err)
 	}
@@ -247,162 +264,188 @@ func scanCommit(sc func(...any) error) (delivery.CommitRecord, error) {
 
 // Changes lists pull/merge requests (time column: opened at).
 func (s *Store) Changes(ctx context.Context, f ModelFilter) ([]delivery.ChangeRecord, error) {
-	return list(ctx, s, tblChanges, f, func(sc func(...any) error) (delivery.ChangeRecord, error) {
-		var r delivery.ChangeRecord
-		var labels, approvers string
-		var opened, merged, closed int64
-		err := sc(&r.Repo, &r.Number, &r.Title, &r.Author, &r.HeadSHA, &r.HeadRef, &r.BaseRef, &r.URL, &labels,
-			&opened, &merged, &r.MergeSHA, &closed, &approvers)
-		r.Labels, r.Approvers = splitList(labels), splitList(approvers)
-		r.OpenedAt, r.MergedAt, r.ClosedAt = fromNS(opened), fromNS(merged), fromNS(closed)
-		return r, err
-	})
+	return list(ctx, s, tblChanges, f, scanChange)
+}
+
+func scanChange(sc func(...any) error) (delivery.ChangeRecord, error) {
+	var r delivery.ChangeRecord
+	var labels, approvers string
+	var opened, merged, closed int64
+	err := sc(&r.Repo, &r.Number, &r.Title, &r.Author, &r.HeadSHA, &r.HeadRef, &r.BaseRef, &r.URL, &labels,
+		&opened, &merged, &r.MergeSHA, &closed, &approvers)
+	r.Labels, r.Approvers = splitList(labels), splitList(approvers)
+	r.OpenedAt, r.MergedAt, r.ClosedAt = fromNS(opened), fromNS(merged), fromNS(closed)
+	return r, err
 }
 
 // PipelineRuns lists CI runs (time column: started at).
 func (s *Store) PipelineRuns(ctx context.Context, f ModelFilter) ([]delivery.PipelineRunRecord, error) {
-	return list(ctx, s, tblPipelineRuns, f, func(sc func(...any) error) (delivery.PipelineRunRecord, error) {
-		var r delivery.PipelineRunRecord
-		var outcome string
-		var queued, started, finished int64
-		err := sc(&r.Source, &r.RunID, &r.Name, &r.URL, &r.Repo, &r.SHA, &r.Branch, &r.Attempt, &queued, &started, &finished, &outcome)
-		r.QueuedAt, r.StartedAt, r.FinishedAt, r.Outcome = fromNS(queued), fromNS(started), fromNS(finished), delivery.Outcome(outcome)
-		return r, err
-	})
+	return list(ctx, s, tblPipelineRuns, f, scanPipelineRun)
+}
+
+func scanPipelineRun(sc func(...any) error) (delivery.PipelineRunRecord, error) {
+	var r delivery.PipelineRunRecord
+	var outcome string
+	var queued, started, finished int64
+	err := sc(&r.Source, &r.RunID, &r.Name, &r.URL, &r.Repo, &r.SHA, &r.Branch, &r.Attempt, &queued, &started, &finished, &outcome)
+	r.QueuedAt, r.StartedAt, r.FinishedAt, r.Outcome = fromNS(queued), fromNS(started), fromNS(finished), delivery.Outcome(outcome)
+	return r, err
 }
 
 // Artifacts lists container images (time column: published at).
 func (s *Store) Artifacts(ctx context.Context, f ModelFilter) ([]delivery.ArtifactRecord, error) {
-	return list(ctx, s, tblArtifacts, f, func(sc func(...any) error) (delivery.ArtifactRecord, error) {
-		var r delivery.ArtifactRecord
-		var packaged, published int64
-		err := sc(&r.Key, &r.Name, &r.Tag, &r.Digest, &r.SourceRepo, &r.SourceCommit, &r.PipelineRun, &packaged, &published)
-		r.PackagedAt, r.PublishedAt = fromNS(packaged), fromNS(published)
-		return r, err
-	})
+	return list(ctx, s, tblArtifacts, f, scanArtifact)
+}
+
+func scanArtifact(sc func(...any) error) (delivery.ArtifactRecord, error) {
+	var r delivery.ArtifactRecord
+	var packaged, published int64
+	err := sc(&r.Key, &r.Name, &r.Tag, &r.Digest, &r.SourceRepo, &r.SourceCommit, &r.PipelineRun, &packaged, &published)
+	r.PackagedAt, r.PublishedAt = fromNS(packaged), fromNS(published)
+	return r, err
 }
 
 // ManifestChanges lists image changes in GitOps repositories (time column: commit time).
 func (s *Store) ManifestChanges(ctx context.Context, f ModelFilter) ([]delivery.ManifestChangeRecord, error) {
-	return list(ctx, s, tblManifestChanges, f, func(sc func(...any) error) (delivery.ManifestChangeRecord, error) {
-		var r delivery.ManifestChangeRecord
-		var t int64
-		var op string
-		var bot, revert int
-		err := sc(&r.Repo, &r.Commit, &r.Path, &r.Location, &r.App, &r.Env, &t, &op, &r.OldImage, &r.NewImage, &r.Author, &r.AuthorEmail,
-			&bot, &r.PR, &revert, &r.SourceCommit, &r.Subject, &r.ParentCommit)
-		r.Time, r.Op, r.Bot, r.Revert = fromNS(t), delivery.ManifestOp(op), bot != 0, revert != 0
-		r.CommittedTime = r.Time
-		return r, err
-	})
+	return list(ctx, s, tblManifestChanges, f, scanManifestChange)
+}
+
+func scanManifestChange(sc func(...any) error) (delivery.ManifestChangeRecord, error) {
+	var r delivery.ManifestChangeRecord
+	var t int64
+	var op string
+	var bot, revert int
+	err := sc(&r.Repo, &r.Commit, &r.Path, &r.Location, &r.App, &r.Env, &t, &op, &r.OldImage, &r.NewImage, &r.Author, &r.AuthorEmail,
+		&bot, &r.PR, &revert, &r.SourceCommit, &r.Subject, &r.ParentCommit)
+	r.Time, r.Op, r.Bot, r.Revert = fromNS(t), delivery.ManifestOp(op), bot != 0, revert != 0
+	r.CommittedTime = r.Time
+	return r, err
 }
 
 // Syncs lists Argo CD sync operations (time column: started at).
 func (s *Store) Syncs(ctx context.Context, f ModelFilter) ([]delivery.SyncRecord, error) {
-	return list(ctx, s, tblSyncs, f, func(sc func(...any) error) (delivery.SyncRecord, error) {
-		var r delivery.SyncRecord
-		var started, finished int64
-		var phase string
-		var automated, recovered int
-		err := sc(&r.Cluster, &r.Application, &started, &r.App, &r.Env, &finished, &r.Revision, &phase, &r.Message, &r.InitiatedBy, &automated, &recovered)
-		r.StartedAt, r.FinishedAt, r.Phase, r.Automated, r.Recovered = fromNS(started), fromNS(finished), delivery.SyncPhase(phase), automated != 0, recovered != 0
-		return r, err
-	})
+	return list(ctx, s, tblSyncs, f, scanSync)
+}
+
+func scanSync(sc func(...any) error) (delivery.SyncRecord, error) {
+	var r delivery.SyncRecord
+	var started, finished int64
+	var phase string
+	var automated, recovered int
+	err := sc(&r.Cluster, &r.Application, &started, &r.App, &r.Env, &finished, &r.Revision, &phase, &r.Message, &r.InitiatedBy, &automated, &recovered)
+	r.StartedAt, r.FinishedAt, r.Phase, r.Automated, r.Recovered = fromNS(started), fromNS(finished), delivery.SyncPhase(phase), automated != 0, recovered != 0
+	return r, err
 }
 
 // HealthTransitions lists Argo CD health changes (time column: time).
 func (s *Store) HealthTransitions(ctx context.Context, f ModelFilter) ([]delivery.HealthRecord, error) {
-	return list(ctx, s, tblHealth, f, func(sc func(...any) error) (delivery.HealthRecord, error) {
-		var r delivery.HealthRecord
-		var t int64
-		var status string
-		err := sc(&r.Cluster, &r.Application, &t, &r.App, &r.Env, &status, &r.Message, &r.SyncStatus, &r.Revision)
-		r.Time, r.Status = fromNS(t), delivery.HealthStatus(status)
-		return r, err
-	})
+	return list(ctx, s, tblHealth, f, scanHealth)
+}
+
+func scanHealth(sc func(...any) error) (delivery.HealthRecord, error) {
+	var r delivery.HealthRecord
+	var t int64
+	var status string
+	err := sc(&r.Cluster, &r.Application, &t, &r.App, &r.Env, &status, &r.Message, &r.SyncStatus, &r.Revision)
+	r.Time, r.Status = fromNS(t), delivery.HealthStatus(status)
+	return r, err
 }
 
 // SyncStatuses lists Argo CD sync-status transitions (time column: time).
 func (s *Store) SyncStatuses(ctx context.Context, f ModelFilter) ([]delivery.SyncStatusRecord, error) {
-	return list(ctx, s, tblSyncStatus, f, func(sc func(...any) error) (delivery.SyncStatusRecord, error) {
-		var r delivery.SyncStatusRecord
-		var t int64
-		var drift int
-		err := sc(&r.Cluster, &r.Application, &t, &r.App, &r.Env, &r.Status, &r.Revision, &drift)
-		r.Time, r.Drift = fromNS(t), drift != 0
-		return r, err
-	})
+	return list(ctx, s, tblSyncStatus, f, scanSyncStatus)
+}
+
+func scanSyncStatus(sc func(...any) error) (delivery.SyncStatusRecord, error) {
+	var r delivery.SyncStatusRecord
+	var t int64
+	var drift int
+	err := sc(&r.Cluster, &r.Application, &t, &r.App, &r.Env, &r.Status, &r.Revision, &drift)
+	r.Time, r.Drift = fromNS(t), drift != 0
+	return r, err
 }
 
 // Revisions lists Knative revisions (time column: created at).
 func (s *Store) Revisions(ctx context.Context, f ModelFilter) ([]delivery.RevisionRecord, error) {
-	return list(ctx, s, tblRevisions, f, func(sc func(...any) error) (delivery.RevisionRecord, error) {
-		var r delivery.RevisionRecord
-		var created, ready, failed, deleted int64
-		err := sc(&r.Cluster, &r.Namespace, &r.Name, &r.App, &r.Env, &r.Service, &r.Image, &r.Digest, &created, &ready, &failed, &r.Reason, &deleted)
-		r.CreatedAt, r.ReadyAt, r.FailedAt, r.DeletedAt = fromNS(created), fromNS(ready), fromNS(failed), fromNS(deleted)
-		return r, err
-	})
+	return list(ctx, s, tblRevisions, f, scanRevision)
+}
+
+func scanRevision(sc func(...any) error) (delivery.RevisionRecord, error) {
+	var r delivery.RevisionRecord
+	var created, ready, failed, deleted int64
+	err := sc(&r.Cluster, &r.Namespace, &r.Name, &r.App, &r.Env, &r.Service, &r.Image, &r.Digest, &created, &ready, &failed, &r.Reason, &deleted)
+	r.CreatedAt, r.ReadyAt, r.FailedAt, r.DeletedAt = fromNS(created), fromNS(ready), fromNS(failed), fromNS(deleted)
+	return r, err
 }
 
 // Traffic lists traffic split targets (time column: time).
 func (s *Store) Traffic(ctx context.Context, f ModelFilter) ([]delivery.TrafficRecord, error) {
-	return list(ctx, s, tblTraffic, f, func(sc func(...any) error) (delivery.TrafficRecord, error) {
-		var r delivery.TrafficRecord
-		var t int64
-		var latest int
-		err := sc(&r.Cluster, &r.Namespace, &r.Service, &t, &r.Revision, &r.Tag, &r.App, &r.Env, &r.Percent, &latest)
-		r.Time, r.Latest = fromNS(t), latest != 0
-		return r, err
-	})
+	return list(ctx, s, tblTraffic, f, scanTraffic)
+}
+
+func scanTraffic(sc func(...any) error) (delivery.TrafficRecord, error) {
+	var r delivery.TrafficRecord
+	var t int64
+	var latest int
+	err := sc(&r.Cluster, &r.Namespace, &r.Service, &t, &r.Revision, &r.Tag, &r.App, &r.Env, &r.Percent, &latest)
+	r.Time, r.Latest = fromNS(t), latest != 0
+	return r, err
 }
 
 // ScaleSamples lists replica observations (time column: time).
 func (s *Store) ScaleSamples(ctx context.Context, f ModelFilter) ([]delivery.ScaleRecord, error) {
-	return list(ctx, s, tblScale, f, func(sc func(...any) error) (delivery.ScaleRecord, error) {
-		var r delivery.ScaleRecord
-		var t int64
-		err := sc(&r.Cluster, &r.Namespace, &r.Revision, &t, &r.Service, &r.App, &r.Env, &r.Actual, &r.Desired)
-		r.Time = fromNS(t)
-		return r, err
-	})
+	return list(ctx, s, tblScale, f, scanScale)
+}
+
+func scanScale(sc func(...any) error) (delivery.ScaleRecord, error) {
+	var r delivery.ScaleRecord
+	var t int64
+	err := sc(&r.Cluster, &r.Namespace, &r.Revision, &t, &r.Service, &r.App, &r.Env, &r.Actual, &r.Desired)
+	r.Time = fromNS(t)
+	return r, err
 }
 
 // Deployments lists service.* events (time column: time).
 func (s *Store) Deployments(ctx context.Context, f ModelFilter) ([]delivery.DeploymentRecord, error) {
-	return list(ctx, s, tblDeployments, f, func(sc func(...any) error) (delivery.DeploymentRecord, error) {
-		var r delivery.DeploymentRecord
-		var t int64
-		var kind, changes string
-		var bot, revert int
-		var rewritten bool
-		err := sc(&r.Source, &r.EventID, &kind, &r.App, &r.Env, &t, &r.Artifact, &r.PreviousArtifact, &r.Repo, &r.ManifestCommit, &r.SourceCommit,
-			&changes, &r.InferredFrom, &r.Revision, &r.Author, &bot, &r.PR, &revert, &rewritten)
-		r.Time, r.Kind, r.Changes, r.Bot, r.Revert, r.Rewritten = fromNS(t), delivery.EventType(kind), splitList(changes), bot != 0, revert != 0, rewritten
-		return r, err
-	})
+	return list(ctx, s, tblDeployments, f, scanDeployment)
+}
+
+func scanDeployment(sc func(...any) error) (delivery.DeploymentRecord, error) {
+	var r delivery.DeploymentRecord
+	var t int64
+	var kind, changes string
+	var bot, revert int
+	var rewritten bool
+	err := sc(&r.Source, &r.EventID, &kind, &r.App, &r.Env, &t, &r.Artifact, &r.PreviousArtifact, &r.Repo, &r.ManifestCommit, &r.SourceCommit,
+		&changes, &r.InferredFrom, &r.Revision, &r.Author, &bot, &r.PR, &revert, &rewritten)
+	r.Time, r.Kind, r.Changes, r.Bot, r.Revert, r.Rewritten = fromNS(t), delivery.EventType(kind), splitList(changes), bot != 0, revert != 0, rewritten
+	return r, err
 }
 
 // RewrittenCommits lists GitOps commits that left their branch (time column: when noticed).
 func (s *Store) RewrittenCommits(ctx context.Context, f ModelFilter) ([]delivery.RewrittenRecord, error) {
-	return list(ctx, s, tblRewritten, f, func(sc func(...any) error) (delivery.RewrittenRecord, error) {
-		var r delivery.RewrittenRecord
-		var t int64
-		err := sc(&r.Repo, &r.Commit, &r.Branch, &t)
-		r.Time = fromNS(t)
-		return r, err
-	})
+	return list(ctx, s, tblRewritten, f, scanRewritten)
+}
+
+func scanRewritten(sc func(...any) error) (delivery.RewrittenRecord, error) {
+	var r delivery.RewrittenRecord
+	var t int64
+	err := sc(&r.Repo, &r.Commit, &r.Branch, &t)
+	r.Time = fromNS(t)
+	return r, err
 }
 
 // Incidents lists incidents (time column: detected at).
 func (s *Store) Incidents(ctx context.Context, f ModelFilter) ([]delivery.IncidentRecord, error) {
-	return list(ctx, s, tblIncidents, f, func(sc func(...any) error) (delivery.IncidentRecord, error) {
-		var r delivery.IncidentRecord
-		var detected, resolved int64
-		err := sc(&r.Source, &r.IncidentID, &r.App, &r.Env, &r.Title, &r.Service, &r.Artifact, &r.URL, &r.Severity, &detected, &resolved)
-		r.DetectedAt, r.ResolvedAt = fromNS(detected), fromNS(resolved)
-		return r, err
-	})
+	return list(ctx, s, tblIncidents, f, scanIncident)
+}
+
+func scanIncident(sc func(...any) error) (delivery.IncidentRecord, error) {
+	var r delivery.IncidentRecord
+	var detected, resolved int64
+	err := sc(&r.Source, &r.IncidentID, &r.App, &r.Env, &r.Title, &r.Service, &r.Artifact, &r.URL, &r.Severity, &detected, &resolved)
+	r.DetectedAt, r.ResolvedAt = fromNS(detected), fromNS(resolved)
+	return r, err
 }
 
 // Cursor returns where the named incremental reader stopped, "" if unknown.

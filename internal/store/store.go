@@ -36,6 +36,18 @@ type Dialect interface {
 	// Retryable reports whether a failed transaction may be retried as is
 	// (deadlock, serialisation failure, busy database).
 	Retryable(err error) bool
+	// ChangeSeq returns, inside an append transaction that has inserted
+	// events, the change sequence stamped on the derived rows it writes
+	// (their changed_seq column).
+	ChangeSeq(ctx context.Context, tx *sql.Tx) (int64, error)
+	// SnapshotOptions are the options of a read transaction that sees one
+	// consistent snapshot of the database.
+	SnapshotOptions() *sql.TxOptions
+	// Horizon returns, as the first statement of a snapshot transaction, a
+	// change sequence h such that every row written by a transaction
+	// stamped below h is visible in the snapshot (or was rolled back), and
+	// every transaction not visible in it stamps its rows at h or above.
+	Horizon(ctx context.Context, tx *sql.Tx) (int64, error)
 }
 
 // ErrClosed is returned by Append after Close.

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -63,21 +64,26 @@ func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
-// insertOnce is an INSERT of n rows that leaves existing rows with the same
-// key alone (and keeps the first of equal keys within the statement).
+// changedCol is the column every derived row carries after its own: the
+// change sequence of the transaction that last wrote it.
+const changedCol = "changed_seq"
+
+// insertOnce is an INSERT of n rows (each followed by its change sequence)
+// that leaves existing rows with the same key alone (and keeps the first of
+// equal keys within the statement).
 func insertOnce(t table, n int) string {
-	return "INSERT INTO " + t.name + " (" + strings.Join(t.cols, ", ") + ") VALUES " + valueRows(len(t.cols), n) +
+	return "INSERT INTO " + t.name + " (" + strings.Join(t.cols, ", ") + ", " + changedCol + ") VALUES " + valueRows(len(t.cols)+1, n) +
 		" ON CONFLICT (" + strings.Join(t.cols[:t.pk], ", ") + ") DO NOTHING"
 }
 
-// upsert is an INSERT of n rows, with distinct keys, that replaces every
-// non-key column of existing rows.
+// upsert is an INSERT of n rows (each followed by its change sequence),
+// with distinct keys, that replaces every non-key column of existing rows.
 func upsert(t table, n int) string {
-	sets := make([]string, 0, len(t.cols)-t.pk)
-	for _, c := range t.cols[t.pk:] {
+	sets := make([]string, 0, len(t.cols)-t.pk+1)
+	for _, c := range append(slices.Clone(t.cols[t.pk:]), changedCol) {
 		sets = append(sets, c+" = excluded."+c)
 	}
-	return "INSERT INTO " + t.name + " (" + strings.Join(t.cols, ", ") + ") VALUES " + valueRows(len(t.cols), n) +
+	return "INSERT INTO " + t.name + " (" + strings.Join(t.cols, ", ") + ", " + changedCol + ") VALUES " + valueRows(len(t.cols)+1, n) +
 		" ON CONFLICT (" + strings.Join(t.cols[:t.pk], ", ") + ") DO UPDATE SET " + strings.Join(sets, ", ")
 }
 

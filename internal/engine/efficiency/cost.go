@@ -2,6 +2,7 @@ package efficiency
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"sort"
 	"time"
@@ -68,7 +69,106 @@ type svcKey struct{ cluster, ns, service string }
 
 type interval struct{ from, to time.Time } // to zero: open
 
-func cost(in Input, f Filter, since, until time.Time, s Settings) Cost {
+// Routes are when the revisions of one namespace (cluster and namespace)
+// were routable, from its services' traffic splits: a caller that keeps
+// the model in memory prepares them once per namespace (PrepareRoutes).
+type Routes struct {
+	Cluster, Namespace string
+	byRev              map[string][]interval // by revision name
+	known              map[string]bool       // services whose split was recorded
+	// revs are the revisions ever routable, by the end of their last
+	// interval (open ones last), then name.
+	revs []route
+}
+
+type route struct {
+	name     string
+	meta     *delivery.RevisionRecord // nil when only traffic names it
+	routable []interval
+	end      int64 // Unix nanoseconds; open: max
+}
+
+// PrepareRoutes prepares the routes of one namespace's traffic records;
+// record returns the revision record of a revision name (nil: none).
+func PrepareRoutes(cluster, namespace string, traffic []delivery.TrafficRecord, record func(name string) *delivery.RevisionRecord) *Routes {
+	routable, known := routableIntervals(traffic)
+	r := &Routes{Cluster: cluster, Namespace: namespace, byRev: make(map[string][]interval, len(routable)), known: map[string]bool{},
+		revs: make([]route, 0, len(routable))}
+	for k, iv := range routable {
+		r.byRev[k.name] = iv
+		end := int64(math.MaxInt64)
+		if last := iv[len(iv)-1]; !last.to.IsZero() {
+			end = last.to.UnixNano()
+		}
+		r.revs = append(r.revs, route{name: k.name, meta: record(k.name), routable: iv, end: end})
+	}
+	slices.SortFunc(r.revs, func(a, b route) int { return cmp.Or(cmp.Compare(a.end, b.end), cmp.Compare(a.name, b.name)) })
+	for k := range known {
+		r.known[k.service] = true
+	}
+	return r
+}
+
+func (r *Routes) of(name string) []interval {
+	if r == nil {
+		return nil
+	}
+	return r.byRev[name]
+}
+
+func (r *Routes) knows(service string) bool { return r != nil && r.known[service] }
+
+// CostInput is what the cost reads besides the scale samples.
+type CostInput struct {
+	// Namespaces are the routes of the namespaces the revisions of the
+	// apps and environments counted run in (of every namespace when the
+	// filter keeps every app and environment: revisions only traffic names
+	// count then), in a fixed order.
+	Namespaces []*Routes
+	// RevisionOf finds the record of a sample's revision (nil: none).
+	RevisionOf func(s *delivery.ScaleRecord) *delivery.RevisionRecord
+	// Routes returns the routes of a namespace (nil: none).
+	Routes func(cluster, namespace string) *Routes
+}
+
+// costInput is the CostInput of Compute's rows.
+func costInput(in Input) CostInput {
+	meta := make(map[revKey]*delivery.RevisionRecord, len(in.Revisions))
+	for i := range in.Revisions {
+		r := &in.Revisions[i]
+		meta[revKey{r.Cluster, r.Namespace, r.Name}] = r
+	}
+	byNS := map[[2]string][]delivery.TrafficRecord{}
+	for _, t := range in.Traffic {
+		byNS[[2]string{t.Cluster, t.Namespace}] = append(byNS[[2]string{t.Cluster, t.Namespace}], t)
+	}
+	routes := map[[2]string]*Routes{}
+	var all []*Routes
+	for k, list := range byNS {
+		r := PrepareRoutes(k[0], k[1], list, func(name string) *delivery.RevisionRecord { return meta[revKey{k[0], k[1], name}] })
+		routes[k] = r
+		all = append(all, r)
+	}
+	slices.SortFunc(all, func(a, b *Routes) int {
+		return cmp.Or(cmp.Compare(a.Cluster, b.Cluster), cmp.Compare(a.Namespace, b.Namespace))
+	})
+	return CostInput{
+		Namespaces: all,
+		RevisionOf: func(s *delivery.ScaleRecord) *delivery.RevisionRecord {
+			return meta[revKey{s.Cluster, s.Namespace, s.Revision}]
+		},
+		Routes: func(cluster, ns string) *Routes { return routes[[2]string{cluster, ns}] },
+	}
+}
+
+func compareRevKeys(a, b revKey) int {
+	return cmp.Or(cmp.Compare(a.cluster, b.cluster), cmp.Compare(a.ns, b.ns), cmp.Compare(a.name, b.name))
+}
+
+// costOf computes the cost of [since, until) from in and the window's
+// scale samples (all of them: the first of each cluster bounds what is
+// counted).
+func costOf(in CostInput, scale []delivery.ScaleRecord, f Filter, since, until time.Time, s Settings) Cost {
 	c := Cost{Currency: s.Currency, BaselineMinReplicas: s.BaselineMinReplicas}
 	price := func(rs float64) *float64 {
 		if s.CostPerReplicaHour <= 0 {
@@ -83,38 +183,60 @@ func cost(in Input, f Filter, since, until time.Time, s Settings) Cost {
 
 	samples := map[revKey][]delivery.ScaleRecord{}
 	observedFrom := map[string]time.Time{} // cluster → first sample
-	for _, r := range in.Scale {
+	for _, r := range scale {
 		k := revKey{r.Cluster, r.Namespace, r.Revision}
 		samples[k] = append(samples[k], r)
 		if t, ok := observedFrom[r.Cluster]; !ok || r.Time.Before(t) {
 			observedFrom[r.Cluster] = r.Time
 		}
 	}
-	for _, list := range samples {
+	// The revisions counted: those sampled, and those of an observed
+	// cluster routable in the window (others count nothing). They are
+	// counted in a fixed order, as sums of floating-point numbers depend on
+	// it: the sampled ones by key, then the others in the order given.
+	type item struct {
+		key      revKey
+		meta     *delivery.RevisionRecord
+		routes   *Routes
+		routable []interval
+		samples  []delivery.ScaleRecord
+	}
+	items := make([]item, 0, len(samples))
+	for k, list := range samples {
 		slices.SortStableFunc(list, func(a, b delivery.ScaleRecord) int { return a.Time.Compare(b.Time) })
+		rt := in.Routes(k.cluster, k.ns)
+		items = append(items, item{key: k, meta: in.RevisionOf(&list[0]), routes: rt, routable: rt.of(k.name), samples: list})
 	}
-	meta := map[revKey]delivery.RevisionRecord{}
-	for _, r := range in.Revisions {
-		meta[revKey{r.Cluster, r.Namespace, r.Name}] = r
-	}
-	routable, known := routableIntervals(in.Traffic)
-
-	keys := map[revKey]bool{}
-	for k := range samples {
-		keys[k] = true
-	}
-	for k := range routable {
-		if _, ok := observedFrom[k.cluster]; ok {
-			keys[k] = true
+	slices.SortFunc(items, func(a, b item) int { return compareRevKeys(a.key, b.key) })
+	for _, rt := range in.Namespaces {
+		if _, ok := observedFrom[rt.Cluster]; !ok {
+			continue
+		}
+		// Those routable after since: the revisions whose routes end later.
+		first := 0
+		if !since.IsZero() {
+			first, _ = slices.BinarySearchFunc(rt.revs, since.UnixNano()+1, func(r route, t int64) int { return cmp.Compare(r.end, t) })
+		}
+		for i := first; i < len(rt.revs); i++ {
+			r := &rt.revs[i]
+			if !r.routable[0].from.Before(until) {
+				continue
+			}
+			k := revKey{rt.Cluster, rt.Namespace, r.name}
+			if _, sampled := samples[k]; sampled {
+				continue
+			}
+			items = append(items, item{key: k, meta: r.meta, routes: rt, routable: r.routable})
 		}
 	}
-	for k := range keys {
+	c.Revisions = make([]RevisionCost, 0, len(items))
+	for _, it := range items {
+		k, m := it.key, it.meta
 		rc := RevisionCost{Cluster: k.cluster, Namespace: k.ns, Revision: k.name}
-		m, hasMeta := meta[k]
-		if hasMeta {
+		if m != nil {
 			rc.Service, rc.App, rc.Env = m.Service, m.App, m.Env
 		}
-		if list := samples[k]; len(list) > 0 {
+		if list := it.samples; len(list) > 0 {
 			rc.Service, rc.App, rc.Env = cmp.Or(rc.Service, list[0].Service), cmp.Or(rc.App, list[0].App), cmp.Or(rc.Env, list[0].Env)
 		}
 		if !f.keep(rc.App, rc.Env, s.Teams) {
@@ -124,15 +246,15 @@ func cost(in Input, f Filter, since, until time.Time, s Settings) Cost {
 		if t := observedFrom[k.cluster]; t.After(from) {
 			from = t
 		}
-		if hasMeta && !m.DeletedAt.IsZero() && m.DeletedAt.Before(to) {
+		if m != nil && !m.DeletedAt.IsZero() && m.DeletedAt.Before(to) {
 			to = m.DeletedAt
 		}
 		if !from.Before(to) {
 			continue
 		}
 		rc.From, rc.To = from, to
-		rc.TrafficKnown = known[svcKey{k.cluster, k.ns, rc.Service}] || len(routable[k]) > 0
-		integrate(&rc, samples[k], routable[k], s.BaselineMinReplicas)
+		rc.TrafficKnown = it.routes.knows(rc.Service) || len(it.routable) > 0
+		integrate(&rc, it.samples, it.routable, s.BaselineMinReplicas)
 		if rc.ReplicaSeconds == 0 && rc.BaselineReplicaSeconds == 0 {
 			continue
 		}
@@ -145,10 +267,24 @@ func cost(in Input, f Filter, since, until time.Time, s Settings) Cost {
 		c.SavedReplicaSeconds += rc.SavedReplicaSeconds
 		c.Revisions = append(c.Revisions, rc)
 	}
-	slices.SortFunc(c.Revisions, func(a, b RevisionCost) int {
+	// Sorted through positions: a RevisionCost is large to move.
+	order := make([]int32, len(c.Revisions))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(i, j int32) int {
+		a, b := &c.Revisions[i], &c.Revisions[j]
 		return cmp.Or(cmp.Compare(b.SavedReplicaSeconds, a.SavedReplicaSeconds), cmp.Compare(b.ReplicaSeconds, a.ReplicaSeconds),
 			cmp.Compare(a.Cluster, b.Cluster), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Revision, b.Revision))
 	})
+	sorted := make([]RevisionCost, len(order))
+	for i, j := range order {
+		sorted[i] = c.Revisions[j]
+	}
+	c.Revisions = sorted
+	if len(c.Revisions) == 0 {
+		c.Revisions = nil
+	}
 	c.Cost, c.BaselineCost, c.Saving = price(c.ReplicaSeconds), price(c.BaselineReplicaSeconds), price(c.SavedReplicaSeconds)
 	if c.BaselineReplicaSeconds > 0 {
 		r := c.SavedReplicaSeconds / c.BaselineReplicaSeconds
@@ -209,6 +345,28 @@ func routableIntervals(traffic []delivery.TrafficRecord) (map[revKey][]interval,
 // the step function of samples, baseline max(actual, minReplicas) while
 // routable.
 func integrate(rc *RevisionCost, samples []delivery.ScaleRecord, routable []interval, minReplicas int) {
+	if len(samples) == 0 {
+		// At zero replicas throughout: the baseline runs the minimum while
+		// routable. The intervals are disjoint and in time order, each one
+		// a segment of the cut below: the same sums, in the same order.
+		for _, iv := range routable {
+			from, to := iv.from, rc.To
+			if rc.From.After(from) {
+				from = rc.From
+			}
+			if !iv.to.IsZero() && iv.to.Before(to) {
+				to = iv.to
+			}
+			if !from.Before(to) {
+				continue
+			}
+			dur := to.Sub(from).Seconds()
+			rc.RoutableSeconds += dur
+			rc.BaselineReplicaSeconds += float64(minReplicas) * dur
+		}
+		rc.SavedReplicaSeconds = rc.BaselineReplicaSeconds
+		return
+	}
 	cuts := []time.Time{rc.From, rc.To}
 	for _, s := range samples {
 		if s.Time.After(rc.From) && s.Time.Before(rc.To) {

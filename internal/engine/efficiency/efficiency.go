@@ -124,13 +124,82 @@ func Compute(in Input, f Filter, since, until, now time.Time, s Settings) Report
 	if s.BaselineMinReplicas <= 0 {
 		s.BaselineMinReplicas = 1
 	}
+	fig := Prepare(in, s)
+	var kept []*history.Deployment
+	var steps []Steps
+	for i := range in.Deployments {
+		if d := &in.Deployments[i]; !d.LiveAt.Before(since) && d.LiveAt.Before(until) {
+			kept = append(kept, d)
+			steps = append(steps, fig.Steps[i])
+		}
+	}
+	changes := make([]*delivery.ChangeRecord, len(in.Changes))
+	for i := range in.Changes {
+		changes[i] = &in.Changes[i]
+	}
+	return Combine(Parts{Interventions: fig.Interventions, Deployments: kept, Steps: steps, Scale: in.Scale, Cost: costInput(in),
+		Changes: changes, Shipped: prFilter(in.Deployments, s.Teams, f)}, f, since, until, now, s)
+}
+
+// Figures are what Compute counts of some apps and environments over all
+// time, before any filter or window: a caller that keeps a history per
+// app and environment prepares them once per partition and combines them
+// per query (Combine).
+type Figures struct {
+	// Interventions are every manual intervention, of every kind.
+	Interventions []Intervention
+	// Steps are per deployment of the input, in its order.
+	Steps []Steps
+}
+
+// Steps say who took the steps of one deployment.
+type Steps struct {
+	Manual []ManualStep // the steps a person took
+	Bot    bool         // a bot made the manifest commit
+}
+
+// Prepare computes the figures of in's deployments, syncs, sync statuses
+// and manifest changes (every rule reads only rows of one app and
+// environment).
+func Prepare(in Input, s Settings) Figures {
 	m := newModel(in, s.Teams)
+	f := Figures{Interventions: allInterventions(m), Steps: make([]Steps, len(in.Deployments))}
+	for i := range in.Deployments {
+		f.Steps[i] = deploymentSteps(m, &in.Deployments[i])
+	}
+	return f
+}
+
+// Parts are what Combine reads.
+type Parts struct {
+	Interventions []Intervention // of the apps and environments counted, any time
+	// Deployments are those that went live in the window, in live-time
+	// order, with their Steps.
+	Deployments []*history.Deployment
+	Steps       []Steps
+	// Scale are the scale samples of the window and the lookback before it
+	// (every app's); Cost the revisions and routes the cost reads.
+	Scale []delivery.ScaleRecord
+	Cost  CostInput
+	// Changes are the pull requests merged in SprintRange (every one when
+	// the window has no start).
+	Changes []*delivery.ChangeRecord
+	// Shipped says whether a commit was shipped by a deployment (any time,
+	// any environment) of an app the filter keeps; nil: every pull request counts.
+	Shipped func(sha string) bool
+}
+
+// Combine computes the report of [since, until) that f keeps from parts.
+func Combine(p Parts, f Filter, since, until, now time.Time, s Settings) Report {
+	if s.BaselineMinReplicas <= 0 {
+		s.BaselineMinReplicas = 1
+	}
 	r := Report{Since: since, Until: until, Filter: f}
-	r.Interventions = interventions(m, f, since, until, s)
-	r.Automation = automation(m, f, since, until)
-	r.Cost = cost(in, f, since, until, s)
+	r.Interventions = summarize(p.Interventions, f, since, until, s)
+	r.Automation = automation(p.Deployments, p.Steps, s.Teams, f, since, until)
+	r.Cost = costOf(p.Cost, p.Scale, f, since, until, s)
 	if s.SprintLength > 0 {
-		feats := features(in, m, f, since, until, now, s)
+		feats := features(p.Changes, p.Shipped, since, until, now, s)
 		r.Features = &feats
 	}
 	return r

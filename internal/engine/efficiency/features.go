@@ -2,10 +2,12 @@ package efficiency
 
 import (
 	"cmp"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/shiplog-dev/shiplog/internal/delivery"
+	"github.com/shiplog-dev/shiplog/internal/engine/history"
 )
 
 // Features are the pull requests merged per sprint, and how many of them
@@ -45,7 +47,30 @@ type FeaturePR struct {
 // FeatureLabels are the pull request labels that mark a feature.
 var FeatureLabels = []string{"feature", "enhancement"}
 
-var featTitle = regexp.MustCompile(`^\s*(?i:feat)(\([^)]*\))?!?:`)
+// isFeatTitle matches `^\s*(?i:feat)(\([^)]*\))?!?:` (a conventional
+// commit of type feat), without a regular expression: it runs for every
+// pull request merged in a window.
+func isFeatTitle(t string) bool {
+	i := 0
+	for i < len(t) && strings.IndexByte("\t\n\f\r ", t[i]) >= 0 {
+		i++
+	}
+	if len(t)-i < 4 || !strings.EqualFold(t[i:i+4], "feat") {
+		return false
+	}
+	i += 4
+	if i < len(t) && t[i] == '(' {
+		j := strings.IndexByte(t[i+1:], ')')
+		if j < 0 {
+			return false
+		}
+		i += j + 2
+	}
+	if i < len(t) && t[i] == '!' {
+		i++
+	}
+	return i < len(t) && t[i] == ':'
+}
 
 // IsFeature says whether a pull request is a feature, and why: a label
 // whose last part (after a "/" or ":", as in "kind/feature" or "type:
@@ -58,7 +83,7 @@ func IsFeature(title string, labels []string) (bool, string) {
 			return true, `label "` + l + `"`
 		}
 	}
-	if featTitle.MatchString(title) {
+	if isFeatTitle(title) {
 		return true, "title"
 	}
 	return false, ""
@@ -74,11 +99,27 @@ func floorDiv(a, b time.Duration) int64 {
 	return int64(q)
 }
 
-func features(in Input, m *model, f Filter, since, until, now time.Time, s Settings) Features {
+// SprintRange is when the sprints that overlap [since, until) start and
+// end: features count the pull requests merged in it. With no since, it
+// starts at the zero time.
+func SprintRange(since, until time.Time, s Settings) (time.Time, time.Time) {
+	if s.SprintLength <= 0 {
+		return time.Time{}, time.Time{}
+	}
+	last := floorDiv(until.Add(-1).Sub(s.SprintStart), s.SprintLength)
+	end := s.SprintStart.Add(time.Duration(last+1) * s.SprintLength)
+	if since.IsZero() {
+		return time.Time{}, end
+	}
+	first := floorDiv(since.Sub(s.SprintStart), s.SprintLength)
+	return s.SprintStart.Add(time.Duration(first) * s.SprintLength), end
+}
+
+func features(changes []*delivery.ChangeRecord, linked func(sha string) bool, since, until, now time.Time, s Settings) Features {
 	out := Features{SprintStart: s.SprintStart, SprintLengthDays: s.SprintLength.Hours() / 24, Sprints: []Sprint{}}
 	if since.IsZero() { // no window start: from the first merge on
 		since = until
-		for _, c := range in.Changes {
+		for _, c := range changes {
 			if !c.MergedAt.IsZero() && c.MergedAt.Before(since) {
 				since = c.MergedAt
 			}
@@ -89,20 +130,17 @@ func features(in Input, m *model, f Filter, since, until, now time.Time, s Setti
 	if last-first >= maxSprints {
 		first = last - maxSprints + 1
 	}
-	index := map[int64]int{}
-	for n := first; n <= last; n++ {
+	for n := first; n <= last; n++ { // out.Sprints[i] is sprint first+i
 		start := s.SprintStart.Add(time.Duration(n) * s.SprintLength)
 		end := start.Add(s.SprintLength)
-		index[n] = len(out.Sprints)
 		out.Sprints = append(out.Sprints, Sprint{Number: int(n), Start: start, End: end, Complete: !end.After(now)})
 	}
-	linked := prFilter(m, f)
-	for _, c := range in.Changes {
+	for _, c := range changes {
 		if c.MergedAt.IsZero() || c.MergedAt.After(now) {
 			continue
 		}
-		i, ok := index[floorDiv(c.MergedAt.Sub(s.SprintStart), s.SprintLength)]
-		if !ok || linked != nil && !linked(c.MergeSHA) && !linked(c.HeadSHA) {
+		i := floorDiv(c.MergedAt.Sub(s.SprintStart), s.SprintLength) - first
+		if i < 0 || i >= int64(len(out.Sprints)) || linked != nil && !linked(c.MergeSHA) && !linked(c.HeadSHA) {
 			continue
 		}
 		sp := &out.Sprints[i]
@@ -131,37 +169,52 @@ func features(in Input, m *model, f Filter, since, until, now time.Time, s Setti
 }
 
 // prFilter returns nil when every pull request counts, else a test that
-// a commit was shipped (as a change or source commit) by a deployment of an
+// a commit was shipped (as a change or source commit) by one of deps of an
 // app the filter keeps, in any environment.
-func prFilter(m *model, f Filter) func(sha string) bool {
+func prFilter(deps []history.Deployment, teams map[string]string, f Filter) func(sha string) bool {
 	if f.App == "" && f.Team == "" {
 		return nil
 	}
-	shas := map[string][]string{} // by first 7 digits
-	add := func(sha string) {
-		if len(sha) >= 7 {
-			shas[sha[:7]] = append(shas[sha[:7]], sha)
-		}
-	}
-	for i := range m.deps {
-		d := &m.deps[i]
-		if (f.App != "" && d.App != f.App) || (f.Team != "" && m.teams[d.App] != f.Team && d.Team != f.Team) {
+	var s Shipped
+	for i := range deps {
+		d := &deps[i]
+		if (f.App != "" && d.App != f.App) || (f.Team != "" && teams[d.App] != f.Team && d.Team != f.Team) {
 			continue
 		}
-		add(d.SourceCommit)
-		for _, c := range d.Changes {
-			add(c.SHA)
+		s.Add(d)
+	}
+	return s.Has
+}
+
+// Shipped is a set of shipped commits, for Parts.Shipped.
+type Shipped struct{ shas map[string][]string } // by first 7 digits
+
+// Add adds d's source commit and changes.
+func (s *Shipped) Add(d *history.Deployment) {
+	if s.shas == nil {
+		s.shas = map[string][]string{}
+	}
+	add := func(sha string) {
+		if len(sha) >= 7 {
+			s.shas[sha[:7]] = append(s.shas[sha[:7]], sha)
 		}
 	}
-	return func(sha string) bool {
-		if len(sha) < 7 {
-			return false
-		}
-		for _, s := range shas[sha[:7]] {
-			if strings.HasPrefix(s, sha) || strings.HasPrefix(sha, s) {
-				return true
-			}
-		}
+	add(d.SourceCommit)
+	for _, c := range d.Changes {
+		add(c.SHA)
+	}
+}
+
+// Has reports whether sha (or a commit it abbreviates, or that abbreviates
+// it) was added.
+func (s *Shipped) Has(sha string) bool {
+	if len(sha) < 7 {
 		return false
 	}
+	for _, v := range s.shas[sha[:7]] {
+		if strings.HasPrefix(v, sha) || strings.HasPrefix(sha, v) {
+			return true
+		}
+	}
+	return false
 }

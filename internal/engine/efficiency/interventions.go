@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/shiplog-dev/shiplog/internal/delivery"
+	"github.com/shiplog-dev/shiplog/internal/engine/history"
 )
 
 // Interventions are the manual steps of the window and the engineer time
@@ -40,20 +41,14 @@ type Intervention struct {
 	Detail     string `json:"detail,omitempty"`
 }
 
-// interventions classifies each manual step once, under the most specific
-// kind: the manual sync or human commit of a manual rollback counts as the
-// rollback, the manual sync that ends a drift counts as the drift fix.
-func interventions(m *model, f Filter, since, until time.Time, s Settings) Interventions {
-	minutes := DefaultMinutes()
-	for k, v := range s.Minutes {
-		minutes[k] = v
-	}
-	items := map[string][]Intervention{}
+// allInterventions classifies each manual step once, under the most
+// specific kind: the manual sync or human commit of a manual rollback
+// counts as the rollback, the manual sync that ends a drift counts as the
+// drift fix.
+func allInterventions(m *model) []Intervention {
+	var items []Intervention
 	absorbedSync := map[*delivery.SyncRecord]bool{}
 	absorbedCommit := map[commitKey]bool{}
-	keep := func(app, env string, at time.Time) bool {
-		return f.keep(app, env, m.teams) && inWindow(at, since, until)
-	}
 
 	// Manual rollbacks: a rollback or revert whose manifest commit a person
 	// wrote or whose deploying sync a user started.
@@ -84,9 +79,7 @@ func interventions(m *model, f Filter, since, until time.Time, s Settings) Inter
 				it.Detail = "manifest commit by a person, sync " + syncRef(sync) + " started by " + sync.InitiatedBy
 			}
 		}
-		if keep(d.App, d.Env, d.LiveAt) {
-			items[ManualRollback] = append(items[ManualRollback], it)
-		}
+		items = append(items, it)
 	}
 
 	// Drift fixes.
@@ -94,38 +87,54 @@ func interventions(m *model, f Filter, since, until time.Time, s Settings) Inter
 		if isManual(fix.sync) {
 			absorbedSync[fix.sync] = true
 		}
-		if keep(fix.sync.App, fix.sync.Env, fix.sync.StartedAt) {
-			actor := fix.sync.InitiatedBy
-			if fix.sync.Automated {
-				actor = "automated"
-			}
-			items[DriftFix] = append(items[DriftFix], Intervention{Kind: DriftFix, At: fix.sync.StartedAt, App: fix.sync.App, Env: fix.sync.Env,
-				Actor: actor, Ref: syncRef(fix.sync), Detail: "OutOfSync with drift since " + fix.since.UTC().Format(time.RFC3339) + " at revision " + fix.revision})
+		actor := fix.sync.InitiatedBy
+		if fix.sync.Automated {
+			actor = "automated"
 		}
+		items = append(items, Intervention{Kind: DriftFix, At: fix.sync.StartedAt, App: fix.sync.App, Env: fix.sync.Env,
+			Actor: actor, Ref: syncRef(fix.sync), Detail: "OutOfSync with drift since " + fix.since.UTC().Format(time.RFC3339) + " at revision " + fix.revision})
 	}
 
 	// Human-written image bumps: one per commit, app and environment.
 	for k, ma := range m.manifest {
-		if ma.who != stepHuman || !ma.bump || absorbedCommit[k] || !keep(k.app, k.env, ma.at) {
+		if ma.who != stepHuman || !ma.bump || absorbedCommit[k] {
 			continue
 		}
-		items[HumanImageBump] = append(items[HumanImageBump], Intervention{Kind: HumanImageBump, At: ma.at, App: k.app, Env: k.env, Actor: ma.author, Ref: k.commit})
+		items = append(items, Intervention{Kind: HumanImageBump, At: ma.at, App: k.app, Env: k.env, Actor: ma.author, Ref: k.commit})
 	}
 
 	// Manual syncs that are not part of a rollback or drift fix.
 	for i := range m.syncs {
 		sy := &m.syncs[i]
-		if !isManual(sy) || absorbedSync[sy] || !keep(sy.App, sy.Env, sy.StartedAt) {
+		if !isManual(sy) || absorbedSync[sy] {
 			continue
 		}
-		items[ManualSync] = append(items[ManualSync], Intervention{Kind: ManualSync, At: sy.StartedAt, App: sy.App, Env: sy.Env,
+		items = append(items, Intervention{Kind: ManualSync, At: sy.StartedAt, App: sy.App, Env: sy.Env,
 			Actor: sy.InitiatedBy, Ref: syncRef(sy), Detail: "revision " + sy.Revision + ", " + string(sy.Phase)})
 	}
+	return items
+}
 
+// summarize counts the interventions of [since, until) that f keeps, per
+// kind, each kind's items in time order.
+func summarize(all []Intervention, f Filter, since, until time.Time, s Settings) Interventions {
+	minutes := DefaultMinutes()
+	for k, v := range s.Minutes {
+		minutes[k] = v
+	}
+	items := map[string][]Intervention{}
+	for _, it := range all {
+		if f.keep(it.App, it.Env, s.Teams) && inWindow(it.At, since, until) {
+			items[it.Kind] = append(items[it.Kind], it)
+		}
+	}
 	out := Interventions{ByKind: []KindCount{}}
 	for _, k := range Kinds {
 		list := items[k]
-		slices.SortStableFunc(list, func(a, b Intervention) int { return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.Ref, b.Ref)) })
+		slices.SortFunc(list, func(a, b Intervention) int {
+			return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.Ref, b.Ref), cmp.Compare(a.App, b.App), cmp.Compare(a.Env, b.Env),
+				cmp.Compare(a.Actor, b.Actor), cmp.Compare(a.Detail, b.Detail))
+		})
 		kc := KindCount{Kind: k, Count: len(list), MinutesEach: minutes[k], Minutes: float64(len(list)) * minutes[k], Items: list}
 		out.Total += kc.Count
 		out.EngineerMinutes += kc.Minutes
@@ -208,28 +217,36 @@ type ManualStep struct {
 	Ref   string `json:"ref"`
 }
 
-func automation(m *model, f Filter, since, until time.Time) Automation {
+// deploymentSteps says who took the steps of d.
+func deploymentSteps(m *model, d *history.Deployment) Steps {
+	who, author := m.manifestStep(d)
+	sync := m.deployingSync(d)
+	var st Steps
+	if who == stepHuman {
+		st.Manual = append(st.Manual, ManualStep{Step: "manifest_commit", Actor: author, Ref: d.ManifestCommit})
+	}
+	if isManual(sync) {
+		st.Manual = append(st.Manual, ManualStep{Step: "sync", Actor: sync.InitiatedBy, Ref: syncRef(sync)})
+	}
+	st.Bot = who == stepBot
+	return st
+}
+
+// automation classifies deps (in live-time order, with their steps),
+// newest first.
+func automation(deps []*history.Deployment, steps []Steps, teams map[string]string, f Filter, since, until time.Time) Automation {
 	var a Automation
-	for i := len(m.deps) - 1; i >= 0; i-- {
-		d := &m.deps[i]
-		if d.Rewritten || !f.keep(d.App, d.Env, m.teams) || !inWindow(d.LiveAt, since, until) {
+	for i := len(deps) - 1; i >= 0; i-- {
+		d := deps[i]
+		if d.Rewritten || !f.keep(d.App, d.Env, teams) || !inWindow(d.LiveAt, since, until) {
 			continue
 		}
 		a.Deployments++
-		who, author := m.manifestStep(d)
-		sync := m.deployingSync(d)
-		var steps []ManualStep
-		if who == stepHuman {
-			steps = append(steps, ManualStep{Step: "manifest_commit", Actor: author, Ref: d.ManifestCommit})
-		}
-		if isManual(sync) {
-			steps = append(steps, ManualStep{Step: "sync", Actor: sync.InitiatedBy, Ref: syncRef(sync)})
-		}
-		switch {
-		case len(steps) > 0:
+		switch st := steps[i]; {
+		case len(st.Manual) > 0:
 			a.Manual++
-			a.ManualItems = append(a.ManualItems, AutomationItem{Deployment: refOf(d), Steps: steps})
-		case who == stepBot:
+			a.ManualItems = append(a.ManualItems, AutomationItem{Deployment: refOf(d), Steps: st.Manual})
+		case st.Bot:
 			a.Automated++
 		default:
 			a.Unknown++

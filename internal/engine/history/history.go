@@ -10,6 +10,7 @@ package history
 
 import (
 	"cmp"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -134,55 +135,111 @@ func (d *Deployment) RecoveryTime() *time.Duration {
 
 type appEnv struct{ app, env string }
 
+// Partition is what a build reads of one app and environment beside the
+// Index: its deployment records, Argo CD syncs and health transitions, and
+// Knative revisions. Lists in the store's table order (see the Compare
+// functions) give results independent of arrival order.
+type Partition struct {
+	App, Env    string
+	Deployments []delivery.DeploymentRecord
+	Syncs       []delivery.SyncRecord
+	Health      []delivery.HealthRecord
+	Revisions   []delivery.RevisionRecord
+}
+
 // Build returns the deployments of in, per app/env in live-time order,
 // all app/envs together sorted by live time.
 func Build(in Input, cfg Config) []Deployment {
+	x := NewIndex()
+	x.AddInput(in)
+	parts := map[appEnv]*Partition{}
+	part := func(app, env string) *Partition {
+		p := parts[appEnv{app, env}]
+		if p == nil {
+			p = &Partition{App: app, Env: env}
+			parts[appEnv{app, env}] = p
+		}
+		return p
+	}
+	for _, r := range in.Deployments {
+		p := part(r.App, r.Env)
+		p.Deployments = append(p.Deployments, r)
+	}
+	for _, r := range in.Syncs {
+		if p := parts[appEnv{r.App, r.Env}]; p != nil {
+			p.Syncs = append(p.Syncs, r)
+		}
+	}
+	for _, r := range in.Health {
+		if p := parts[appEnv{r.App, r.Env}]; p != nil {
+			p.Health = append(p.Health, r)
+		}
+	}
+	for _, r := range in.Revisions {
+		if p := parts[appEnv{r.App, r.Env}]; p != nil {
+			p.Revisions = append(p.Revisions, r)
+		}
+	}
+	keys := slices.SortedFunc(maps.Keys(parts), func(a, b appEnv) int { return cmp.Or(strings.Compare(a.app, b.app), strings.Compare(a.env, b.env)) })
+	var out []Deployment
+	for _, k := range keys {
+		out = append(out, BuildPartition(*parts[k], x.With(nil), cfg)...)
+	}
+	slices.SortStableFunc(out, CompareLive)
+	return out
+}
+
+// CompareLive orders deployments by live time, then app and environment:
+// the order of Build's result.
+func CompareLive(a, b Deployment) int {
+	return cmp.Or(a.LiveAt.Compare(b.LiveAt), strings.Compare(a.App, b.App), strings.Compare(a.Env, b.Env))
+}
+
+// BuildPartition returns the deployments of one app and environment, in
+// live-time order, looking up what links them to other rows in l.
+func BuildPartition(p Partition, l Lookup, cfg Config) []Deployment {
 	if cfg.Hotfix == nil {
 		cfg.Hotfix = DefaultHotfix
 	}
-	deps := unify(in.Deployments, cfg.Now)
-	idx := newIndex(in)
-	timeBySync(deps, idx)
-	byAE := map[appEnv][]*Deployment{}
-	lastSource := map[appEnv]string{}
+	ae := appEnv{p.App, p.Env}
+	deps := unify(p.Deployments, cfg.Now)
+	x := newIndex(p, l)
+	timeBySync(deps, x)
+	lastSource := ""
 	for i := range deps {
 		d := &deps[i]
 		// A source that names only the deployed commit (a Git host's
 		// deployment, a CDEvent) ships that commit, unless it was already live.
-		ae := appEnv{d.App, d.Env}
-		if len(d.Changes) == 0 && d.SourceCommit != "" && d.SourceCommit != lastSource[ae] && !d.Rollback {
+		if len(d.Changes) == 0 && d.SourceCommit != "" && d.SourceCommit != lastSource && !d.Rollback {
 			d.Changes = []Change{{SHA: d.SourceCommit}}
 		}
 		if d.SourceCommit != "" {
-			lastSource[ae] = d.SourceCommit
+			lastSource = d.SourceCommit
 		}
 		d.Team = cfg.Teams[d.App]
-		d.Hotfix = isHotfix(d, idx, cfg.Hotfix)
+		d.Hotfix = isHotfix(d, x, cfg.Hotfix)
 		for j, c := range d.Changes {
-			d.Changes[j] = idx.change(c.SHA, d)
+			d.Changes[j] = x.change(c.SHA, d)
 		}
-		byAE[appEnv{d.App, d.Env}] = append(byAE[appEnv{d.App, d.Env}], d)
 	}
-	for ae, list := range byAE {
-		for i, d := range list {
-			var next *Deployment
-			if i+1 < len(list) {
-				next = list[i+1]
-			}
-			d.Failures = idx.failures(ae, d, next)
+	for i := range deps {
+		var next *Deployment
+		if i+1 < len(deps) {
+			next = &deps[i+1]
 		}
-		// Restoration looks at whether later deployments failed: a second pass.
-		for i, d := range list {
-			if d.Failed() {
-				d.RestoredAt = idx.restored(ae, d, list[i+1:])
-			}
+		deps[i].Failures = x.failures(ae, &deps[i], next)
+	}
+	// Restoration looks at whether later deployments failed: a second pass.
+	for i := range deps {
+		if d := &deps[i]; d.Failed() {
+			d.RestoredAt = x.restored(ae, d, deps[i+1:])
 		}
 	}
 	return deps
 }
 
-// unify merges the records that describe the same deployment: same app and
-// environment, and the same manifest commit or, lacking one, the same
+// unify merges the records (of one app and environment) that describe the
+// same deployment: the same manifest commit or, lacking one, the same
 // artifact. The live time comes from the most direct source.
 func unify(recs []delivery.DeploymentRecord, now time.Time) []Deployment {
 	type group struct {
@@ -191,7 +248,7 @@ func unify(recs []delivery.DeploymentRecord, now time.Time) []Deployment {
 	}
 	var groups []*group
 	byCommit := map[string]*group{}
-	byArtifact := map[string][]*group{} // app|env|artifact → groups with it, in time order
+	byArtifact := map[string][]*group{} // artifact → groups with it, in time order (one app and environment)
 	sorted := slices.Clone(recs)
 	slices.SortStableFunc(sorted, func(a, b delivery.DeploymentRecord) int {
 		// Records with a manifest commit first, so artifact-only ones can join them.
@@ -201,16 +258,15 @@ func unify(recs []delivery.DeploymentRecord, now time.Time) []Deployment {
 		if r.Kind == delivery.ServiceRemoved || r.Artifact == "" || (!now.IsZero() && r.Time.After(now)) {
 			continue
 		}
-		prefix := r.App + "|" + r.Env + "|"
 		var g *group
 		if r.ManifestCommit != "" {
-			g = byCommit[prefix+r.ManifestCommit]
+			g = byCommit[r.ManifestCommit]
 		}
 		if g == nil {
 			// The latest deployment of the same artifact that went live at
 			// most an hour after this record, when one of the two lacks a
 			// manifest commit (a Knative revision, a CDEvent).
-			cands := byArtifact[prefix+artifactKey(r.Artifact)]
+			cands := byArtifact[artifactKey(r.Artifact)]
 			for i := len(cands) - 1; i >= 0; i-- {
 				c := cands[i]
 				if !c.d.LiveAt.After(r.Time.Add(time.Hour)) {
@@ -230,9 +286,9 @@ func unify(recs []delivery.DeploymentRecord, now time.Time) []Deployment {
 			g.best = rk
 		}
 		if r.ManifestCommit != "" {
-			byCommit[prefix+r.ManifestCommit] = g
+			byCommit[r.ManifestCommit] = g
 		}
-		k := prefix + artifactKey(r.Artifact)
+		k := artifactKey(r.Artifact)
 		if !slices.Contains(byArtifact[k], g) {
 			byArtifact[k] = append(byArtifact[k], g)
 			slices.SortStableFunc(byArtifact[k], func(a, b *group) int { return a.d.LiveAt.Compare(b.d.LiveAt) })
@@ -245,9 +301,7 @@ func unify(recs []delivery.DeploymentRecord, now time.Time) []Deployment {
 		d.Sources = slices.Compact(d.Sources)
 		out = append(out, *d)
 	}
-	slices.SortStableFunc(out, func(a, b Deployment) int {
-		return cmp.Or(a.LiveAt.Compare(b.LiveAt), strings.Compare(a.App, b.App), strings.Compare(a.Env, b.Env))
-	})
+	slices.SortStableFunc(out, CompareLive)
 	return out
 }
 
@@ -321,7 +375,7 @@ func merge(d *Deployment, r delivery.DeploymentRecord, primary bool) {
 // live signal) reported the time Argo CD finished syncing its manifest
 // commit successfully, when such a sync was recorded: "live" for an app
 // Argo CD deploys is a succeeded sync, not the commit.
-func timeBySync(deps []Deployment, idx *index) {
+func timeBySync(deps []Deployment, idx *partIndex) {
 	moved := false
 	for i := range deps {
 		d := &deps[i]
@@ -329,7 +383,7 @@ func timeBySync(deps []Deployment, idx *index) {
 			continue
 		}
 		var best time.Time
-		for _, s := range idx.syncByRev[d.ManifestCommit] {
+		for _, s := range idx.l.SyncsByRevision(d.ManifestCommit) {
 			if s.App == d.App && s.Env == d.Env && s.Phase == delivery.PhaseSucceeded && !s.FinishedAt.Before(d.LiveAt) &&
 				(best.IsZero() || s.FinishedAt.Before(best)) {
 				best = s.FinishedAt
@@ -345,8 +399,6 @@ func timeBySync(deps []Deployment, idx *index) {
 		moved = true
 	}
 	if moved {
-		slices.SortStableFunc(deps, func(a, b Deployment) int {
-			return cmp.Or(a.LiveAt.Compare(b.LiveAt), strings.Compare(a.App, b.App), strings.Compare(a.Env, b.Env))
-		})
+		slices.SortStableFunc(deps, CompareLive)
 	}
 }

@@ -6,6 +6,7 @@ package metrics
 
 import (
 	"math"
+	"math/bits"
 	"slices"
 	"time"
 
@@ -116,88 +117,234 @@ type Report struct {
 
 // Compute returns the KPIs of the deployments in [since, until) that f keeps.
 func Compute(deps []history.Deployment, f Filter, since, until time.Time, th Thresholds) Report {
+	return ComputeParts([][]history.Deployment{deps}, f, since, until, th)
+}
+
+// ComputeParts is Compute over the deployments of several lists (the
+// partitions of a history): the result does not depend on their order.
+func ComputeParts(parts [][]history.Deployment, f Filter, since, until time.Time, th Thresholds) Report {
 	r := Report{Since: since, Until: until, Filter: f}
-	days := map[string]bool{}
-	var leads, recoveries []float64
-	stageSum := map[string]float64{}
-	stageVals := map[string][]float64{}
-	for i := range deps {
-		d := &deps[i]
-		if !f.keep(d) || d.LiveAt.Before(since) || !d.LiveAt.Before(until) {
-			continue
+	days := dayCounter{from: dayOf(since)}
+	if span := dayOf(until) - days.from; span >= 0 && span < 1<<20 {
+		days.seen = make([]bool, span+1)
+	} else {
+		days.other = map[int64]bool{}
+	}
+	// Sized once: an upper bound of the changes counted.
+	n := 0
+	for _, deps := range parts {
+		for i := range deps {
+			n += len(deps[i].Changes)
 		}
-		r.Deployments++
-		days[d.LiveAt.UTC().Format("2006-01-02")] = true
-		if d.Failed() {
-			r.FailedDeployments++
-			if rt := d.RecoveryTime(); rt != nil {
-				r.Recovered++
-				recoveries = append(recoveries, rt.Seconds())
-			} else {
-				r.Unrecovered++
-			}
-		}
-		if d.Rework() {
-			r.ReworkDeployments++
-		}
-		for _, c := range d.Changes {
-			if c.LeadTime == nil {
-				r.ChangesWithoutTime++
+	}
+	leads := make([]float64, 0, n)
+	var recoveries []float64
+	var leadSum sum128
+	stageVals := make([][]float64, len(history.Stages))
+	stageSums := make([]sum128, len(history.Stages))
+	for _, deps := range parts {
+		for i := range deps {
+			d := &deps[i]
+			if !f.keep(d) || d.LiveAt.Before(since) || !d.LiveAt.Before(until) {
 				continue
 			}
-			if c.ClockSkew {
-				r.ClockSkewChanges++
+			r.Deployments++
+			days.add(dayOf(d.LiveAt))
+			if d.Failed() {
+				r.FailedDeployments++
+				if rt := d.RecoveryTime(); rt != nil {
+					r.Recovered++
+					recoveries = append(recoveries, rt.Seconds())
+				} else {
+					r.Unrecovered++
+				}
 			}
-			leads = append(leads, c.LeadTime.Seconds())
-			for _, s := range c.Stages {
-				stageSum[s.Name] += s.Duration.Seconds()
-				stageVals[s.Name] = append(stageVals[s.Name], s.Duration.Seconds())
+			if d.Rework() {
+				r.ReworkDeployments++
+			}
+			for _, c := range d.Changes {
+				if c.LeadTime == nil {
+					r.ChangesWithoutTime++
+					continue
+				}
+				if c.ClockSkew {
+					r.ClockSkewChanges++
+				}
+				leads = append(leads, c.LeadTime.Seconds())
+				leadSum.add(int64(*c.LeadTime))
+				for _, s := range c.Stages {
+					if k := stageIndex(s.Name); k >= 0 {
+						if stageVals[k] == nil {
+							stageVals[k] = make([]float64, 0, n)
+						}
+						stageVals[k] = append(stageVals[k], s.Duration.Seconds())
+						stageSums[k].add(int64(s.Duration))
+					}
+				}
 			}
 		}
 	}
-	r.DeployDays = len(days)
+	r.DeployDays = days.n
 	if span := until.Sub(since).Hours() / 24; span > 0 {
 		r.DeploymentFrequencyPerDay = float64(r.Deployments) / span
 		r.DeploymentFrequencyPerWeek = r.DeploymentFrequencyPerDay * 7
 	}
 	r.LeadTimeChanges = len(leads)
+	r.LeadTimeDistribution = distribution(leads)
 	if len(leads) > 0 {
-		slices.Sort(leads)
-		r.LeadTimeMedianSeconds = ptr(Percentile(leads, 0.5))
-		r.LeadTimeP90Seconds = ptr(Percentile(leads, 0.9))
-		r.LeadTimeMeanSeconds = ptr(mean(leads))
-		for _, name := range history.Stages {
-			vals := stageVals[name]
-			st := StageStat{Name: name, MeanSeconds: stageSum[name] / float64(len(leads)), Known: len(vals)}
+		r.LeadTimeMedianSeconds = ptr(percentile(leads, 0.5))
+		r.LeadTimeP90Seconds = ptr(percentile(leads, 0.9))
+		r.LeadTimeMeanSeconds = ptr(leadSum.seconds() / float64(len(leads)))
+		for k, name := range history.Stages {
+			vals := stageVals[k]
+			st := StageStat{Name: name, MeanSeconds: stageSums[k].seconds() / float64(len(leads)), Known: len(vals)}
 			if len(vals) > 0 {
-				slices.Sort(vals)
-				st.MedianSeconds = Percentile(vals, 0.5)
+				st.MedianSeconds = percentile(vals, 0.5)
 			}
 			r.Stages = append(r.Stages, st)
 		}
 	}
-	r.LeadTimeDistribution = distribution(leads)
 	if r.Deployments > 0 {
 		r.ChangeFailureRate = ptr(float64(r.FailedDeployments) / float64(r.Deployments))
 		r.ReworkRate = ptr(float64(r.ReworkDeployments) / float64(r.Deployments))
 	}
 	if len(recoveries) > 0 {
-		slices.Sort(recoveries)
-		r.RecoveryTimeMedianSeconds = ptr(Percentile(recoveries, 0.5))
+		r.RecoveryTimeMedianSeconds = ptr(percentile(recoveries, 0.5))
 	}
 	r.Tiers = tiers(r, th)
 	return r
 }
 
-func ptr(v float64) *float64 { return &v }
-
-func mean(v []float64) float64 {
-	s := 0.0
-	for _, x := range v {
-		s += x
+// dayOf is the UTC day of t, as a day number.
+func dayOf(t time.Time) int64 {
+	s := t.Unix()
+	d := s / 86400
+	if s%86400 < 0 {
+		d--
 	}
-	return s / float64(len(v))
+	return d
 }
+
+func stageIndex(name string) int {
+	switch name { // history.Stages, in order
+	case history.StageReview:
+		return 0
+	case history.StageCI:
+		return 1
+	case history.StageArtifact:
+		return 2
+	case history.StageManifest:
+		return 3
+	case history.StageSync:
+		return 4
+	case history.StageRollout:
+		return 5
+	}
+	return -1
+}
+
+// dayCounter counts distinct days: in a slice over the window's days, or
+// a map for days outside it.
+type dayCounter struct {
+	from  int64
+	seen  []bool
+	other map[int64]bool
+	n     int
+}
+
+func (c *dayCounter) add(day int64) {
+	if i := day - c.from; i >= 0 && i < int64(len(c.seen)) {
+		if !c.seen[i] {
+			c.seen[i] = true
+			c.n++
+		}
+		return
+	}
+	if c.other == nil {
+		c.other = map[int64]bool{}
+	}
+	if !c.other[day] {
+		c.other[day] = true
+		c.n++
+	}
+}
+
+// sum128 adds durations exactly (in 128 bits, so no order of addition
+// changes the result), for means.
+type sum128 struct{ hi, lo uint64 }
+
+func (s *sum128) add(d int64) {
+	var c uint64
+	s.lo, c = bits.Add64(s.lo, uint64(d), 0)
+	s.hi += c
+	if d < 0 {
+		s.hi-- // sign extension of d
+	}
+}
+
+// seconds converts the sum of nanoseconds to seconds.
+func (s sum128) seconds() float64 {
+	if int64(s.hi) < 0 { // negative: not for durations here, but exact anyway
+		n := sum128{^s.hi, ^s.lo}
+		n.add(1)
+		return -n.seconds()
+	}
+	if s.hi == 0 {
+		return float64(s.lo) / 1e9
+	}
+	return (float64(s.hi)*(1<<64) + float64(s.lo)) / 1e9
+}
+
+// percentile is Percentile of unsorted values, which it reorders: it
+// selects the two order statistics it needs instead of sorting.
+func percentile(v []float64, p float64) float64 {
+	pos := p * float64(len(v)-1)
+	lo := int(math.Floor(pos))
+	hi := min(lo+1, len(v)-1)
+	a := selectNth(v, lo)
+	b := a
+	if hi != lo {
+		b = slices.Min(v[lo+1:]) // the next order statistic: the least of those above
+	}
+	return a + (b-a)*(pos-float64(lo))
+}
+
+// selectNth reorders v so that v[k] is the value a sort would put there,
+// with no greater value before it and no smaller one after, and returns it.
+func selectNth(v []float64, k int) float64 {
+	lo, hi := 0, len(v)-1
+	for lo < hi {
+		// Median of three as the pivot, then a three-way partition.
+		m := lo + (hi-lo)/2
+		a, b, c := v[lo], v[m], v[hi]
+		pivot := max(min(a, b), min(max(a, b), c))
+		lt, i, gt := lo, lo, hi
+		for i <= gt {
+			switch x := v[i]; {
+			case x < pivot:
+				v[lt], v[i] = v[i], v[lt]
+				lt++
+				i++
+			case x > pivot:
+				v[gt], v[i] = v[i], v[gt]
+				gt--
+			default:
+				i++
+			}
+		}
+		switch {
+		case k < lt:
+			hi = lt - 1
+		case k > gt:
+			lo = gt + 1
+		default:
+			return v[k]
+		}
+	}
+	return v[k]
+}
+
+func ptr(v float64) *float64 { return &v }
 
 // Percentile of sorted values by linear interpolation between the closest
 // ranks (the method of numpy's default and spreadsheets' PERCENTILE.INC):

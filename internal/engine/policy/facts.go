@@ -79,23 +79,13 @@ func (f *Facts) SyncInitiator() string {
 // record (one recovered from history) is not counted as manual.
 func IsManualSync(s *delivery.SyncRecord) bool { return !s.Automated && s.InitiatedBy != "" }
 
-// Index looks up the facts of deployments. Build it once per model.
+// Index looks up the facts of deployments.
 type Index struct {
-	prByMerge map[string][]*delivery.ChangeRecord // by the commit's first 7 hex digits
-	prByHead  map[string][]*delivery.ChangeRecord
-	ciBySHA   map[string][]*delivery.PipelineRunRecord
-	artByDig  map[string][]*delivery.ArtifactRecord // by digest
-	artByTag  map[string][]*delivery.ArtifactRecord // by normalized name:tag
-	syncByRev map[string][]*delivery.SyncRecord     // succeeded, by revision; earliest first
-	ready     map[[3]string]bool                    // app, env, digest or image of a revision that became ready
+	l     history.Lookup
+	ready map[[3]string]bool // app, env, digest or image of a revision that became ready
 }
 
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
-}
+func short(sha string) string { return history.Short(sha) }
 
 // sameSHA reports whether two commit ids name the same commit: equal, or
 // one is an abbreviation (at least 7 digits) of the other.
@@ -111,47 +101,32 @@ func sameSHA(a, b string) bool {
 
 // NewIndex indexes in.
 func NewIndex(in Input) *Index {
-	x := &Index{
-		prByMerge: map[string][]*delivery.ChangeRecord{}, prByHead: map[string][]*delivery.ChangeRecord{},
-		ciBySHA: map[string][]*delivery.PipelineRunRecord{}, artByDig: map[string][]*delivery.ArtifactRecord{},
-		artByTag: map[string][]*delivery.ArtifactRecord{}, syncByRev: map[string][]*delivery.SyncRecord{},
-		ready: map[[3]string]bool{},
-	}
+	h := history.NewIndex()
 	for i := range in.Changes {
-		c := &in.Changes[i]
-		if c.MergeSHA != "" {
-			x.prByMerge[short(c.MergeSHA)] = append(x.prByMerge[short(c.MergeSHA)], c)
-		}
-		if c.HeadSHA != "" {
-			x.prByHead[short(c.HeadSHA)] = append(x.prByHead[short(c.HeadSHA)], c)
-		}
+		h.AddChange(&in.Changes[i])
 	}
 	for i := range in.PipelineRuns {
-		r := &in.PipelineRuns[i]
-		if r.Outcome == delivery.OutcomeSuccess && r.SHA != "" {
-			x.ciBySHA[short(r.SHA)] = append(x.ciBySHA[short(r.SHA)], r)
-		}
+		h.AddPipelineRun(&in.PipelineRuns[i])
 	}
 	for i := range in.Artifacts {
-		a := &in.Artifacts[i]
-		if a.Digest != "" {
-			x.artByDig[a.Digest] = append(x.artByDig[a.Digest], a)
-		}
-		if a.Tag != "" {
-			k := ParseImage(a.Name).Name() + ":" + a.Tag
-			x.artByTag[k] = append(x.artByTag[k], a)
-		}
+		h.AddArtifact(&in.Artifacts[i])
 	}
 	for i := range in.Syncs {
-		s := &in.Syncs[i]
-		if s.Phase == delivery.PhaseSucceeded && s.Revision != "" {
-			x.syncByRev[s.Revision] = append(x.syncByRev[s.Revision], s)
-		}
+		h.AddSync(&in.Syncs[i])
 	}
-	for _, list := range x.syncByRev {
-		slices.SortStableFunc(list, func(a, b *delivery.SyncRecord) int { return a.StartedAt.Compare(b.StartedAt) })
+	revs := make([]*delivery.RevisionRecord, len(in.Revisions))
+	for i := range in.Revisions {
+		revs[i] = &in.Revisions[i]
 	}
-	for _, r := range in.Revisions {
+	return NewIndexOn(h.With(nil), revs)
+}
+
+// NewIndexOn returns an index that looks pull requests, CI runs, artifacts
+// and syncs up in l, and knows which of revisions became ready: those of
+// the deployments' app and environment are enough.
+func NewIndexOn(l history.Lookup, revisions []*delivery.RevisionRecord) *Index {
+	x := &Index{l: l, ready: map[[3]string]bool{}}
+	for _, r := range revisions {
 		if r.ReadyAt.IsZero() {
 			continue
 		}
@@ -174,12 +149,16 @@ func (x *Index) pr(sha string) *delivery.ChangeRecord {
 		return nil
 	}
 	var headed *delivery.ChangeRecord
-	for _, c := range x.prByMerge[short(sha)] {
+	rows := x.l.SHA(short(sha))
+	if rows == nil {
+		return nil
+	}
+	for _, c := range rows.Merged {
 		if sameSHA(c.MergeSHA, sha) && !c.MergedAt.IsZero() {
 			return c
 		}
 	}
-	for _, c := range x.prByHead[short(sha)] {
+	for _, c := range rows.Headed {
 		if sameSHA(c.HeadSHA, sha) && (headed == nil || !c.MergedAt.IsZero() && headed.MergedAt.IsZero()) {
 			headed = c
 		}
@@ -192,9 +171,11 @@ func (x *Index) ci(shas ...string) *delivery.PipelineRunRecord {
 		if sha == "" {
 			continue
 		}
-		for _, r := range x.ciBySHA[short(sha)] {
-			if sameSHA(r.SHA, sha) {
-				return r
+		if rows := x.l.SHA(short(sha)); rows != nil {
+			for _, r := range rows.Runs {
+				if r.Outcome == delivery.OutcomeSuccess && sameSHA(r.SHA, sha) {
+					return r
+				}
 			}
 		}
 	}
@@ -207,9 +188,14 @@ func (x *Index) ci(shas ...string) *delivery.PipelineRunRecord {
 func (x *Index) artifact(img Image) *delivery.ArtifactRecord {
 	var cands []*delivery.ArtifactRecord
 	if img.Digest != "" {
-		cands = x.artByDig[img.Digest]
+		cands = x.l.ArtifactsByDigest(img.Digest)
 	} else if img.Tag != "" {
-		cands = x.artByTag[img.Name()+":"+img.Tag]
+		name := img.Name()
+		for _, a := range x.l.ArtifactsByTag(img.Tag) {
+			if ParseImage(a.Name).Name() == name {
+				cands = append(cands, a)
+			}
+		}
 	}
 	var best *delivery.ArtifactRecord
 	for _, a := range cands {
@@ -241,8 +227,9 @@ func (x *Index) Facts(d *history.Deployment) Facts {
 	}
 	f.CIRun = x.ci(f.SourceCommit, mergeSHA)
 	if d.ManifestCommit != "" {
-		for _, s := range x.syncByRev[d.ManifestCommit] {
-			if s.App == d.App && s.Env == d.Env {
+		// The earliest succeeded sync of the revision in the app's environment.
+		for _, s := range x.l.SyncsByRevision(d.ManifestCommit) {
+			if s.Phase == delivery.PhaseSucceeded && s.App == d.App && s.Env == d.Env {
 				f.Sync = s
 				break
 			}

@@ -77,6 +77,34 @@ func (Dialect) Retryable(err error) bool {
 	return false
 }
 
+// ChangeSeq implements store.Dialect: the transaction's 64-bit id. Ids are
+// handed out when transactions first write, not when they commit, so a
+// transaction with a lower id can become visible after one with a higher
+// id: readers therefore track visibility with Horizon, not with the
+// highest number they have seen.
+func (Dialect) ChangeSeq(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var id int64
+	err := tx.QueryRowContext(ctx, `SELECT pg_current_xact_id()::text::bigint`).Scan(&id)
+	return id, err
+}
+
+// SnapshotOptions implements store.Dialect: REPEATABLE READ takes one
+// snapshot for the whole transaction, at its first statement.
+func (Dialect) SnapshotOptions() *sql.TxOptions {
+	return &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+}
+
+// Horizon implements store.Dialect: the xmin of the transaction's snapshot,
+// the oldest transaction id still running when it was taken. Every
+// transaction with a lower id had ended (committed and visible, or rolled
+// back); any transaction not visible in the snapshot has an id at least
+// xmin, so its rows will be read at the next horizon.
+func (Dialect) Horizon(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var h int64
+	err := tx.QueryRowContext(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint`).Scan(&h)
+	return h, err
+}
+
 // Open connects to the PostgreSQL database named by dsn
 // (postgres://user:pass@host/db?…).
 func Open(ctx context.Context, dsn string, opts store.Options) (*store.Store, error) {

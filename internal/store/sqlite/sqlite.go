@@ -56,6 +56,28 @@ func (Dialect) Retryable(err error) bool {
 	return false
 }
 
+// ChangeSeq implements store.Dialect: the highest log position once the
+// transaction has inserted its events. SQLite runs one write transaction at
+// a time, so each transaction's number is above every earlier one's.
+func (Dialect) ChangeSeq(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var seq int64
+	err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM events`).Scan(&seq)
+	return seq, err
+}
+
+// SnapshotOptions implements store.Dialect: a deferred transaction on a
+// WAL database reads one snapshot, taken at its first read.
+func (Dialect) SnapshotOptions() *sql.TxOptions { return &sql.TxOptions{ReadOnly: true} }
+
+// Horizon implements store.Dialect: one above the highest log position in
+// the snapshot. Every committed transaction stamped its rows with at most
+// that position; the next one will stamp them with more.
+func (Dialect) Horizon(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var h int64
+	err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM events`).Scan(&h)
+	return h, err
+}
+
 // Open opens (creating if needed) the SQLite store at path. Writes are
 // durable when Append returns: WAL with synchronous=FULL.
 func Open(ctx context.Context, path string, opts store.Options) (*store.Store, error) {

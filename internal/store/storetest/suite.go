@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -37,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 		{"AppendAfterClose", testAppendAfterClose},
 		{"Cursors", testCursors},
 		{"RewrittenMarksDeployments", testRewritten},
+		{"ChangeFeed", testChangeFeed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
@@ -600,5 +603,155 @@ func testRewritten(t *testing.T, open Opener) {
 	}
 	if len(deps) != 1 || !deps[0].Rewritten {
 		t.Errorf("deployment after the rewrite: %+v, want it marked rewritten", deps)
+	}
+}
+
+// feedCopy is a reader's copy of the derived model, kept by folding the
+// change feed: each table's rows by key.
+type feedCopy map[string]map[string]any
+
+func (f feedCopy) put(table, key string, row any) {
+	if f[table] == nil {
+		f[table] = map[string]any{}
+	}
+	f[table][key] = row
+}
+
+func k(parts ...any) string { return fmt.Sprint(parts...) }
+
+// fold adds rows to the copy, by key: a row read again replaces itself.
+func (f feedCopy) fold(s Snapshot) {
+	for _, r := range s.Commits {
+		f.put("commits", k(r.Repo, "|", r.SHA), r)
+	}
+	for _, r := range s.Changes {
+		f.put("changes", k(r.Repo, "|", r.Number), r)
+	}
+	for _, r := range s.PipelineRuns {
+		f.put("pipeline_runs", k(r.Source, "|", r.RunID), r)
+	}
+	for _, r := range s.Artifacts {
+		f.put("artifacts", r.Key, r)
+	}
+	for _, r := range s.ManifestChanges {
+		f.put("manifest_changes", k(r.Repo, "|", r.Commit, "|", r.Path, "|", r.Location), r)
+	}
+	for _, r := range s.Syncs {
+		f.put("syncs", k(r.Cluster, "|", r.Application, "|", r.StartedAt.UnixNano()), r)
+	}
+	for _, r := range s.Health {
+		f.put("health", k(r.Cluster, "|", r.Application, "|", r.Time.UnixNano()), r)
+	}
+	for _, r := range s.SyncStatus {
+		f.put("sync_status", k(r.Cluster, "|", r.Application, "|", r.Time.UnixNano()), r)
+	}
+	for _, r := range s.Revisions {
+		f.put("revisions", k(r.Cluster, "|", r.Namespace, "|", r.Name), r)
+	}
+	for _, r := range s.Traffic {
+		f.put("traffic", k(r.Cluster, "|", r.Namespace, "|", r.Service, "|", r.Time.UnixNano(), "|", r.Revision, "|", r.Tag), r)
+	}
+	for _, r := range s.Scale {
+		f.put("scale", k(r.Cluster, "|", r.Namespace, "|", r.Revision, "|", r.Time.UnixNano()), r)
+	}
+	for _, r := range s.Deployments {
+		f.put("deployments", k(r.Source, "|", r.EventID), r)
+	}
+	for _, r := range s.Rewritten {
+		f.put("rewritten_commits", k(r.Repo, "|", r.Commit), r)
+	}
+	for _, r := range s.Incidents {
+		f.put("incidents", k(r.Source, "|", r.IncidentID), r)
+	}
+	// A deployment's rewritten flag is as of when it was read: a
+	// rewritten_commits row read later marks it.
+	for key, row := range f["deployments"] {
+		d := row.(delivery.DeploymentRecord)
+		if _, ok := f["rewritten_commits"][k(d.Repo, "|", d.ManifestCommit)]; ok && !d.Rewritten {
+			d.Rewritten = true
+			f["deployments"][key] = d
+		}
+	}
+}
+
+func feedSnapshot(c *store.ModelChanges) Snapshot {
+	return Snapshot{Commits: c.Commits, Changes: c.Changes, PipelineRuns: c.PipelineRuns, Artifacts: c.Artifacts, ManifestChanges: c.ManifestChanges,
+		Syncs: c.Syncs, Health: c.Health, SyncStatus: c.SyncStatus, Revisions: c.Revisions, Traffic: c.Traffic, Scale: c.Scale,
+		Deployments: c.Deployments, Rewritten: c.Rewritten, Incidents: c.Incidents}
+}
+
+// testChangeFeed appends events out of order, with re-deliveries, and after
+// each append reads what changed since the last horizon: a copy folded
+// from the feed must hold exactly the derived model, read whole.
+func testChangeFeed(t *testing.T, open Opener) {
+	s := open(t)
+	c := ctx(t)
+	events := NewGenerator(21, "test").Events(2000)
+	rng := rand.New(rand.NewPCG(21, 22))
+	for i := 0; i < len(events); i += 50 {
+		w := events[i:min(i+50, len(events))]
+		rng.Shuffle(len(w), func(a, b int) { w[a], w[b] = w[b], w[a] })
+	}
+	feed := feedCopy{}
+	var horizon int64
+	exact := s.Dialect() == "sqlite" // one writer at a time: no stale rows
+	for i := 0; i < len(events); {
+		n := 1 + rng.IntN(120)
+		chunk := events[i:min(i+n, len(events))]
+		if i > 0 && rng.IntN(3) == 0 {
+			from := rng.IntN(i)
+			chunk = append(slices.Clone(chunk), events[from:min(from+20, i)]...)
+		}
+		mustAppend(t, s, chunk...)
+		i += n
+		changed, err := s.ModelChanged(c, horizon, store.AllTables)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mc, err := s.ModelChanges(c, horizon, store.AllTables)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !changed && mc.Rows() > 0 {
+			t.Fatalf("after %d events: ModelChanged said nothing changed since %d, ModelChanges read %d rows", i, horizon, mc.Rows())
+		}
+		if mc.Horizon < horizon {
+			t.Fatalf("horizon went back from %d to %d", horizon, mc.Horizon)
+		}
+		horizon = mc.Horizon
+		feed.fold(feedSnapshot(mc))
+		want := feedCopy{}
+		want.fold(TakeSnapshot(t, s))
+		for _, table := range slices.Sorted(maps.Keys(want)) {
+			if !reflect.DeepEqual(feed[table], want[table]) {
+				t.Fatalf("after %d events: the copy folded from the change feed has %d %s rows, the store %d (or they differ)",
+					i, len(feed[table]), table, len(want[table]))
+			}
+		}
+		if exact {
+			again, err := s.ModelChanges(c, horizon, store.AllTables)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again.Rows() != 0 {
+				t.Fatalf("after %d events: reading again from the new horizon returned %d rows, want 0", i, again.Rows())
+			}
+		}
+	}
+	// Re-delivering everything changes nothing.
+	mustAppend(t, s, events...)
+	if exact {
+		if changed, err := s.ModelChanged(c, horizon, store.AllTables); err != nil || changed {
+			t.Errorf("after a re-delivery of every event: ModelChanged = %v, %v; want false", changed, err)
+		}
+	}
+	all, err := s.ModelChanges(c, 0, store.AllTables)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := feedCopy{}
+	full.fold(feedSnapshot(all))
+	if !reflect.DeepEqual(full, feed) {
+		t.Error("reading the feed from horizon 0 does not give the folded copy")
 	}
 }
