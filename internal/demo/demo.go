@@ -1,14 +1,16 @@
 // Package demo runs shiplog on a simulated organisation: three teams, ten
 // apps, dev/staging/prod, about six months of history — manual deployments
-// before a GitOps adoption date, pull requests, CI, images, GitOps commits
-// and Argo CD syncs after it — then a new change every few seconds, live.
+// before a GitOps adoption date, pull requests, CI, images, GitOps commits,
+// Argo CD syncs, Knative revisions taking the traffic step by step and
+// scaling to zero after it — then a new change every few seconds, live.
 //
 // Everything goes through shiplog's own paths: real Git repositories
-// (written with git fast-import) read by the Git importer, and webhooks
+// (written with git fast-import) read by the Git importer, webhooks
 // (GitHub, Argo CD notifications, Alertmanager) posted over HTTP to the
-// running server. Nothing is written to the store directly. The
-// simulation keeps what it generated (Truth) so that tests can compare it
-// with what shiplog computes.
+// running server, and Knative objects converted by the Kubernetes source's
+// functions and appended to the store as that source does. No table is
+// written directly. The simulation keeps what it generated (Truth) so that
+// tests can compare it with what shiplog computes.
 package demo
 
 import (
@@ -29,6 +31,9 @@ import (
 	gitsrc "github.com/shiplog-dev/shiplog/internal/source/git"
 	"github.com/shiplog-dev/shiplog/internal/store"
 )
+
+// sendWorkers is how many webhooks the history posts at a time.
+const sendWorkers = 32
 
 // Defaults of Options.
 const (
@@ -112,6 +117,7 @@ type Demo struct {
 	done    chan error
 	liveWG  sync.WaitGroup
 	liveMu  sync.Mutex // repositories and imports
+	knMu    sync.Mutex // the Knative Services
 	cancel  context.CancelFunc
 	started time.Time
 
@@ -123,7 +129,11 @@ type Stats struct {
 	SourceCommits int
 	GitOpsCommits int
 	Webhooks      int
-	Elapsed       time.Duration
+	// KubeObjects counts the observed states of Knative objects, KubeEvents
+	// the events shiplog's Kubernetes source made of them.
+	KubeObjects int
+	KubeEvents  int
+	Elapsed     time.Duration
 }
 
 // Start builds the store and the repositories, starts the server, loads
@@ -182,7 +192,11 @@ func Start(ctx context.Context, opts Options) (_ *Demo, err error) {
 	runCtx, cancel := context.WithCancel(ctx)
 	d.cancel = cancel
 	go func() { d.done <- a.Run(runCtx) }()
-	d.sender = &sender{base: d.URL, client: &http.Client{Timeout: 30 * time.Second},
+	// One keep-alive connection per sending worker: the default keeps two
+	// idle, and opening a connection per webhook costs more than the rest.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = sendWorkers
+	d.sender = &sender{base: d.URL, client: &http.Client{Timeout: 30 * time.Second, Transport: tr},
 		secret: []byte(cfg.Ingest.GitHub.Secret.Reveal()), token: cfg.Ingest.Token.Reveal()}
 
 	if err := d.loadHistory(runCtx); err != nil {
@@ -192,11 +206,15 @@ func Start(ctx context.Context, opts Options) (_ *Demo, err error) {
 	}
 	d.Stats.Elapsed = time.Since(d.started)
 	if opts.LiveInterval > 0 {
-		d.liveWG.Add(1)
+		d.liveWG.Add(2)
 		go d.live(runCtx)
+		go d.scaleHourly(runCtx)
 	}
 	return d, nil
 }
+
+// Store is the demo's store, for tests that read shiplog's model.
+func (d *Demo) Store() *store.Store { return d.st }
 
 // Wait waits until the demo stops (its context ended), then removes the
 // temporary directory.
@@ -239,6 +257,30 @@ func (d *Demo) loadHistory(ctx context.Context) error {
 	if err := writeSources(ctx, d.Dir, p); err != nil {
 		return err
 	}
+	// The Knative objects name images by source commit: they are recorded
+	// from now on, beside the rest.
+	kctx, kcancel := context.WithCancel(ctx)
+	defer kcancel()
+	kerrc := make(chan error, 1)
+	go func() {
+		err := d.feedKnative(kctx)
+		d.opts.Logger.Debug("demo: Knative objects recorded", "elapsed", time.Since(d.started), "objects", d.Stats.KubeObjects, "events", d.Stats.KubeEvents)
+		kerrc <- err
+	}()
+	err := d.loadRest(ctx)
+	if err != nil {
+		kcancel()
+	}
+	if err = errors.Join(err, <-kerrc); err == nil {
+		d.Truth.Knative = p.knativeTruth()
+	}
+	return err
+}
+
+// loadRest writes the GitOps repository, posts the webhooks and imports
+// the repository.
+func (d *Demo) loadRest(ctx context.Context) error {
+	p := d.plan
 	gw, err := newGitopsWriter(ctx, filepath.Join(d.Dir, "gitops"))
 	if err != nil {
 		return err
@@ -257,7 +299,7 @@ func (d *Demo) loadHistory(ctx context.Context) error {
 	d.opts.Logger.Debug("demo: repositories written", "elapsed", time.Since(d.started))
 	errc := make(chan error, 1)
 	go func() {
-		err := d.sender.sendAll(ctx, hooks, 32)
+		err := d.sender.sendAll(ctx, hooks, sendWorkers)
 		d.opts.Logger.Debug("demo: webhooks sent", "elapsed", time.Since(d.started))
 		errc <- err
 	}()
@@ -267,6 +309,23 @@ func (d *Demo) loadHistory(ctx context.Context) error {
 		ierr = fmt.Errorf("import the GitOps repository: %w", ierr)
 	}
 	return errors.Join(<-errc, ierr)
+}
+
+// feedKnative plays the history of the Knative Services and records their
+// objects: converted by the Kubernetes source's functions and appended to
+// the store, as the source does.
+func (d *Demo) feedKnative(ctx context.Context) error {
+	var objects, events int
+	defer func() { d.Stats.KubeObjects, d.Stats.KubeEvents = objects, events }()
+	for _, ks := range d.plan.KServices {
+		ks.play(d.plan.Seed, d.plan.End)
+		o, e, err := ks.flush(ctx, d.st, 2000)
+		objects, events = objects+o, events+e
+		if err != nil {
+			return fmt.Errorf("record the Knative objects: %w", err)
+		}
+	}
+	return nil
 }
 
 func (d *Demo) importOptions() gitsrc.Options {

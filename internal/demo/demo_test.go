@@ -7,11 +7,15 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/shiplog-dev/shiplog/internal/cli/status"
 	"github.com/shiplog-dev/shiplog/internal/demo"
+	"github.com/shiplog-dev/shiplog/internal/engine"
+	"github.com/shiplog-dev/shiplog/internal/store"
 )
 
 // start runs a demo in-process on a free port and stops it at the end of
@@ -209,6 +213,116 @@ func TestDemo(t *testing.T) {
 		}
 	})
 
+	t.Run("Knative deployments are live when their revision serves 100 %", func(t *testing.T) {
+		var deps struct {
+			Items []struct {
+				App          string    `json:"app"`
+				LiveAt       time.Time `json:"live_at"`
+				InferredFrom string    `json:"inferred_from"`
+			} `json:"items"`
+			Total int `json:"total"`
+		}
+		getJSON(t, d.URL, "/api/v1/deployments?env=prod&limit=1000&since="+url.QueryEscape(tr.Adoption.Format(time.RFC3339))+"&until="+until, &deps)
+		if deps.Total > len(deps.Items) {
+			t.Fatalf("got %d of %d deployments: raise the limit", len(deps.Items), deps.Total)
+		}
+		got := map[string]int{}
+		for _, it := range deps.Items {
+			got[it.InferredFrom]++
+		}
+		want := map[string]int{}
+		for _, dp := range tr.Deployments {
+			if dp.Env == "prod" && !dp.LiveAt.Before(tr.Adoption) {
+				want[dp.Via]++
+			}
+		}
+		t.Logf("prod deployments after GitOps timed by: shiplog %v; simulation %v (its git: by the sync, or the commit)", got, want)
+		if want["knative"] == 0 || got["knative"] != want["knative"] {
+			t.Errorf("got %d deployments live by their Knative revision, want %d", got["knative"], want["knative"])
+		}
+	})
+
+	t.Run("Applications show the traffic split and replicas of Knative apps", func(t *testing.T) {
+		eng := engine.New(d.Store(), engine.Settings{Now: func() time.Time { return tr.End }})
+		rows, err := status.Status(context.Background(), eng, d.Store(), tr.End)
+		if err != nil {
+			t.Fatalf("status.Status: %v", err)
+		}
+		seen := 0
+		for _, r := range rows {
+			if r.Environment != "prod" || !slices.Contains(knativeApps, r.App) {
+				continue
+			}
+			seen++
+			sum := 0
+			for _, x := range r.Traffic {
+				sum += x.Percent
+			}
+			if sum != 100 {
+				t.Errorf("%s in prod: got traffic %+v (%d %%), want a split adding up to 100 %%", r.App, r.Traffic, sum)
+			}
+			if r.Replicas == nil {
+				t.Errorf("%s in prod: got no replica count, want one", r.App)
+			} else {
+				t.Logf("%s in prod: traffic %+v, %d replicas", r.App, r.Traffic, *r.Replicas)
+			}
+		}
+		if seen != len(knativeApps) {
+			t.Errorf("got %d Knative apps in prod, want %d", seen, len(knativeApps))
+		}
+		// Production rollouts went 10 → 50 → 100 %.
+		traffic, err := d.Store().Traffic(context.Background(), store.ModelFilter{Env: "prod", Until: tr.End})
+		if err != nil {
+			t.Fatalf("Traffic: %v", err)
+		}
+		steps := map[int]int{}
+		for _, x := range traffic {
+			if x.Latest {
+				steps[x.Percent]++
+			}
+		}
+		t.Logf("prod splits by the latest revision's share: %v", steps)
+		if steps[10] == 0 || steps[50] == 0 || steps[100] == 0 {
+			t.Errorf("got prod splits with the latest revision at %v %%, want 10, 50 and 100", steps)
+		}
+	})
+
+	t.Run("Knative cost matches the simulated replicas", func(t *testing.T) {
+		kt := tr.Knative
+		t.Logf("simulation: %d revisions, %d scale samples", kt.Revisions, kt.Samples)
+		for _, envs := range [][]string{{"prod"}, {"dev", "staging", "prod"}} {
+			q := "since=" + since + "&until=" + until
+			var want, wantBase float64
+			for _, e := range envs {
+				q += "&env=" + e
+				want += kt.ReplicaSeconds[e]
+				wantBase += kt.BaselineReplicaSeconds[e]
+			}
+			var m struct {
+				Efficiency struct {
+					Cost struct {
+						ReplicaSeconds         float64 `json:"replica_seconds"`
+						BaselineReplicaSeconds float64 `json:"baseline_replica_seconds"`
+						SavedReplicaSeconds    float64 `json:"saved_replica_seconds"`
+					} `json:"knative_cost"`
+				} `json:"efficiency"`
+			}
+			getJSON(t, d.URL, "/api/v1/metrics?"+q, &m)
+			c := m.Efficiency.Cost
+			t.Logf("%v: shiplog %.1f replica-hours, baseline %.1f, saved %.1f; simulation %.1f, baseline %.1f", envs,
+				c.ReplicaSeconds/3600, c.BaselineReplicaSeconds/3600, c.SavedReplicaSeconds/3600, want/3600, wantBase/3600)
+			if want == 0 || c.ReplicaSeconds != want {
+				t.Errorf("%v: got %.0f replica-seconds, want %.0f", envs, c.ReplicaSeconds, want)
+			}
+			if c.BaselineReplicaSeconds != wantBase {
+				t.Errorf("%v: got %.0f baseline replica-seconds, want %.0f", envs, c.BaselineReplicaSeconds, wantBase)
+			}
+			if !(c.SavedReplicaSeconds > 0) || c.SavedReplicaSeconds != c.BaselineReplicaSeconds-c.ReplicaSeconds {
+				t.Errorf("%v: got %.0f saved replica-seconds, want baseline − actual > 0", envs, c.SavedReplicaSeconds)
+			}
+		}
+	})
+
 	t.Run("a live change advances", func(t *testing.T) {
 		deadline := time.Now().Add(30 * time.Second)
 		var first demo.LiveChange
@@ -242,7 +356,55 @@ func TestDemo(t *testing.T) {
 		}
 		t.Errorf("live change %s of %s: %d known stages after 30 s, want at least 3", first.SHA, first.App, best)
 	})
+
+	t.Run("a live change of a Knative app gets a revision that takes the traffic", func(t *testing.T) {
+		deadline := time.Now().Add(45 * time.Second)
+		for time.Now().Before(deadline) {
+			mu.Lock()
+			changes := slices.Clone(live)
+			mu.Unlock()
+			for _, c := range changes {
+				if !slices.Contains(knativeApps, c.App) {
+					continue
+				}
+				var traces struct {
+					Items []struct {
+						Envs []struct {
+							Env            string `json:"environment"`
+							Revision       string `json:"revision"`
+							TrafficPercent *int   `json:"traffic_percent"`
+							Stages         []struct {
+								Name   string `json:"name"`
+								State  string `json:"state"`
+								Source string `json:"source"`
+							} `json:"stages"`
+						} `json:"environments"`
+					} `json:"items"`
+				}
+				getJSON(t, d.URL, "/api/v1/traces?sha="+c.SHA, &traces)
+				for _, tr := range traces.Items {
+					for _, e := range tr.Envs {
+						liveBy := ""
+						for _, st := range e.Stages {
+							if st.Name == "live" && st.State == "known" {
+								liveBy = st.Source
+							}
+						}
+						if e.Revision != "" && e.TrafficPercent != nil && *e.TrafficPercent == 100 && liveBy == "knative" {
+							t.Logf("live change %s of %s: revision %s serves 100 %% in %s", c.SHA[:7], c.App, e.Revision, e.Env)
+							return
+						}
+					}
+				}
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		t.Error("no live change of a Knative app had a revision serving 100 % of its traffic within 45 s")
+	})
 }
+
+// knativeApps are the demo's apps that run as Knative Services.
+var knativeApps = []string{"checkout", "payments", "catalog", "search", "pricing", "inventory", "notifications"}
 
 func secs(v *float64) string {
 	if v == nil {

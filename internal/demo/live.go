@@ -61,8 +61,10 @@ func (d *Demo) newLiveChange(s sim, ap *appPlan) *change {
 
 // runChange moves one change through the stages, one every
 // StageInterval: commit, pull request, review, merge, CI, image, GitOps
-// bump in dev, Argo CD sync, healthy; every third change is then promoted
-// to staging, every sixth to prod.
+// bump in dev, Argo CD sync, healthy and, for a Knative app, its new
+// revision Ready and taking the traffic step by step (10 → 50 → 100 % in
+// prod, 50 → 100 % in staging, 100 % in dev); every third change is then
+// promoted to staging, every sixth to prod.
 func (d *Demo) runChange(ctx context.Context, ap *appPlan, ch *change, n int) error {
 	now := func() time.Time { return d.opts.Now().UTC().Truncate(time.Second) }
 	wait := func() error {
@@ -117,6 +119,16 @@ func (d *Demo) runChange(ctx context.Context, ap *appPlan, ch *change, n int) er
 			author, kind = tm.People[(n+i)%len(tm.People)], kindPromote
 		}
 		var sp *syncPlan
+		// A Knative app's sync creates a revision, Ready before Argo CD
+		// reports the Service Healthy; its traffic then moves step by step.
+		ks := d.kservice(ap.App.Name, env)
+		var rev *knRevision
+		kn := func(f func(now time.Time)) error {
+			if ks == nil {
+				return nil
+			}
+			return d.knative(ctx, ks, f)
+		}
 		steps = append(steps,
 			func() error {
 				g := &gitopsCommit{At: now(), App: ap.App.Name, Env: env, Image: ch.Commit, Author: author, Kind: kind}
@@ -128,14 +140,20 @@ func (d *Demo) runChange(ctx context.Context, ap *appPlan, ch *change, n int) er
 			},
 			func() error {
 				sp.Start = d.syncStart(ap.App.Name, now())
-				return send(argoBody(argocd.TriggerSyncRunning, sp, sp.Start))
+				if err := send(argoBody(argocd.TriggerSyncRunning, sp, sp.Start)); err != nil {
+					return err
+				}
+				return kn(func(t time.Time) { rev = ks.newRevision(sp, t) })
 			},
 			func() error {
 				sp.End = now()
 				if !sp.End.After(sp.Start) {
 					sp.End = sp.Start.Add(time.Second)
 				}
-				return send(argoBody(argocd.TriggerSyncSucceeded, sp, sp.End))
+				if err := send(argoBody(argocd.TriggerSyncSucceeded, sp, sp.End)); err != nil {
+					return err
+				}
+				return kn(func(t time.Time) { ks.ready(rev, t, 24*time.Hour) })
 			},
 			func() error {
 				sp.Healthy = now()
@@ -145,6 +163,16 @@ func (d *Demo) runChange(ctx context.Context, ap *appPlan, ch *change, n int) er
 				return send(argoBody(argocd.TriggerDeployed, sp, sp.Healthy))
 			},
 		)
+		if ks == nil {
+			continue
+		}
+		for _, pct := range liveRollout(env) {
+			steps = append(steps, func() error {
+				return kn(func(t time.Time) { ks.step(rev, pct, t, func(*knRevision) time.Duration { return 24 * time.Hour }) })
+			})
+		}
+		// The revisions left without traffic scale to zero.
+		steps = append(steps, func() error { return kn(ks.settle) })
 	}
 	for _, step := range steps {
 		if err := wait(); err != nil {

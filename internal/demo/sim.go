@@ -103,6 +103,8 @@ type plan struct {
 	GHDeploys            []*ghDeploy
 	Syncs                []*syncPlan
 	Incidents            []*incident
+	KServices            []*knService // the Knative apps in each environment
+	Seed                 uint64
 	nextGitOpsPR         int64
 	ids                  int64
 }
@@ -205,7 +207,7 @@ func (s sim) subject() string {
 // adopted at adoption. Nothing here has a SHA yet: the repositories are
 // written afterwards.
 func simulate(seed uint64, start, adoption, end time.Time) *plan {
-	p := &plan{Start: start, Adoption: adoption, End: end, nextGitOpsPR: 1}
+	p := &plan{Start: start, Adoption: adoption, End: end, Seed: seed, nextGitOpsPR: 1}
 	for _, a := range apps() {
 		ap := &appPlan{App: a, nextPR: 100}
 		p.Apps = append(p.Apps, ap)
@@ -222,6 +224,7 @@ func simulate(seed uint64, start, adoption, end time.Time) *plan {
 		}
 	}
 	p.argo(sim{newRand(seed, "argocd")})
+	p.knative(sim{newRand(seed, "knative")})
 	p.incidentsAfter(sim{newRand(seed, "incidents")})
 	return p
 }

@@ -13,7 +13,7 @@ import (
 type Deployment struct {
 	App, Env  string
 	LiveAt    time.Time
-	Via       string // github-deployment (before GitOps) or git
+	Via       string // github-deployment (before GitOps), knative (its revision served 100 %) or git
 	LeadTimes []time.Duration
 	Failed    bool
 	Rollback  bool
@@ -24,6 +24,19 @@ type Deployment struct {
 type Truth struct {
 	Start, Adoption, End time.Time
 	Deployments          []Deployment // live-time order
+	Knative              KnativeTruth
+}
+
+// KnativeTruth is what the simulated Knative Serving reported over the
+// history, per environment.
+type KnativeTruth struct {
+	Revisions int // created
+	Samples   int // PodAutoscaler changes, each a scale sample
+	// ReplicaSeconds integrate the replicas the PodAutoscalers reported
+	// over [Start, End); BaselineReplicaSeconds the same revisions run
+	// always-on (at least one replica while they serve traffic).
+	ReplicaSeconds         map[string]float64
+	BaselineReplicaSeconds map[string]float64
 }
 
 // Period sums the deployments of env live in [from, to).
@@ -92,8 +105,19 @@ func (p *plan) truth() *Truth {
 		k := [2]string{gd.App, gd.Env}
 		byAE[k] = append(byAE[k], &truthDeployment{Deployment: Deployment{App: gd.App, Env: gd.Env, LiveAt: gd.At, Via: "github-deployment"}, commit: gd.Commit})
 	}
-	// A GitOps commit is live when Argo CD synced it successfully; without
-	// such a sync, at the commit (inferred from Git).
+	// A GitOps commit of a Knative app is live when its revision served
+	// 100 % of the traffic; else when Argo CD synced it successfully;
+	// without such a sync, at the commit (inferred from Git).
+	served := map[*gitopsCommit]time.Time{}
+	revisions := map[[2]string][]*knRevision{}
+	for _, ks := range p.KServices {
+		for _, r := range ks.Revs {
+			if !r.Live.IsZero() {
+				served[r.Sync.Commit] = r.Live
+			}
+		}
+		revisions[[2]string{ks.App.Name, ks.Env}] = ks.Revs
+	}
 	synced := map[*gitopsCommit]time.Time{}
 	for _, sp := range p.Syncs {
 		if !sp.Failed && !sp.End.IsZero() && !sp.End.Before(sp.Commit.At) {
@@ -104,11 +128,14 @@ func (p *plan) truth() *Truth {
 	}
 	for _, g := range p.GitOps {
 		k := [2]string{g.App, g.Env}
-		live := g.At
+		live, via := g.At, "git"
 		if t, ok := synced[g]; ok {
 			live = t
 		}
-		byAE[k] = append(byAE[k], &truthDeployment{Deployment: Deployment{App: g.App, Env: g.Env, LiveAt: live, Via: "git",
+		if t, ok := served[g]; ok {
+			live, via = t, "knative"
+		}
+		byAE[k] = append(byAE[k], &truthDeployment{Deployment: Deployment{App: g.App, Env: g.Env, LiveAt: live, Via: via,
 			Rollback: g.Kind == kindRollback || g.Kind == kindRevert}, commit: g.Image, manifest: g.SHA, revert: g.Kind == kindRevert})
 	}
 	commits := map[string][]*srcCommit{}
@@ -122,15 +149,15 @@ func (p *plan) truth() *Truth {
 		for i, d := range list {
 			var shipped []*srcCommit
 			switch {
-			case d.Via == "git" && lastGit == nil:
+			case d.manifest != "" && lastGit == nil:
 				shipped = []*srcCommit{d.commit}
-			case d.Via == "git" && d.commit.Idx > lastGit.Idx:
+			case d.manifest != "" && d.commit.Idx > lastGit.Idx:
 				shipped = commits[k[0]][lastGit.Idx+1 : d.commit.Idx+1]
 			}
 			if len(shipped) == 0 && d.commit != lastAny && !d.Rollback {
 				shipped = []*srcCommit{d.commit}
 			}
-			if d.Via == "git" {
+			if d.manifest != "" {
 				lastGit = d.commit
 			}
 			lastAny = d.commit
@@ -141,7 +168,7 @@ func (p *plan) truth() *Truth {
 			if i+1 < len(list) {
 				next = list[i+1]
 			}
-			d.Failed = p.failed(d, next)
+			d.Failed = p.failed(d, next, revisions[k])
 			t.Deployments = append(t.Deployments, d.Deployment)
 		}
 	}
@@ -149,8 +176,21 @@ func (p *plan) truth() *Truth {
 	return t
 }
 
-// failed applies the change failure signs of docs/metrics.md to d.
-func (p *plan) failed(d, next *truthDeployment) bool {
+// knativeTruth sums what the Knative Services reported once played.
+func (p *plan) knativeTruth() KnativeTruth {
+	k := KnativeTruth{ReplicaSeconds: map[string]float64{}, BaselineReplicaSeconds: map[string]float64{}}
+	for _, ks := range p.KServices {
+		k.Revisions += len(ks.Revs)
+		k.Samples += ks.samples
+		k.ReplicaSeconds[ks.Env] += ks.replicaSeconds
+		k.BaselineReplicaSeconds[ks.Env] += ks.baselineSeconds
+	}
+	return k
+}
+
+// failed applies the change failure signs of docs/metrics.md to d, whose
+// app and environment have the Knative revisions revs.
+func (p *plan) failed(d, next *truthDeployment, revs []*knRevision) bool {
 	var end time.Time
 	if next != nil {
 		end = next.LiveAt
@@ -168,6 +208,11 @@ func (p *plan) failed(d, next *truthDeployment) bool {
 			return true
 		}
 		if !sp.DegradedAt.IsZero() && in(sp.DegradedAt) {
+			return true
+		}
+	}
+	for _, r := range revs {
+		if !r.FailedAt.IsZero() && in(r.FailedAt) && r.commit() == d.commit {
 			return true
 		}
 	}
