@@ -18,12 +18,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shiplog-dev/shiplog/internal/access"
 	"github.com/shiplog-dev/shiplog/internal/delivery"
 	"github.com/shiplog-dev/shiplog/internal/engine"
 	"github.com/shiplog-dev/shiplog/internal/engine/efficiency"
 	"github.com/shiplog-dev/shiplog/internal/engine/history"
 	"github.com/shiplog-dev/shiplog/internal/engine/metrics"
 	"github.com/shiplog-dev/shiplog/internal/engine/policy"
+	rollbackplan "github.com/shiplog-dev/shiplog/internal/engine/rollback"
 	"github.com/shiplog-dev/shiplog/internal/engine/trace"
 	"github.com/shiplog-dev/shiplog/internal/store"
 )
@@ -50,23 +52,37 @@ var Routes = []string{
 	"GET /api/v1/metrics",
 	"GET /api/v1/audit",
 	"GET /api/v1/deviations",
+	"GET /api/v1/status",
+	"GET /api/v1/report",
+	"GET /api/v1/deployment-records",
+	"POST /api/v1/rollbacks",
+}
+
+// Router is where routes are mounted: an *http.ServeMux, or the access
+// controlled router of package auth.
+type Router interface {
+	Handle(pattern string, h http.Handler)
 }
 
 // Register mounts the API on mux.
-func (a *API) Register(mux *http.ServeMux) {
+func (a *API) Register(mux Router) {
 	handlers := map[string]func(*http.Request) (any, error){
-		"GET /api/v1/apps":        a.apps,
-		"GET /api/v1/deployments": a.deployments,
-		"GET /api/v1/traces":      a.traces,
-		"GET /api/v1/metrics":     a.metrics,
-		"GET /api/v1/deviations":  a.deviations,
+		"GET /api/v1/apps":               a.apps,
+		"GET /api/v1/deployments":        a.deployments,
+		"GET /api/v1/traces":             a.traces,
+		"GET /api/v1/metrics":            a.metrics,
+		"GET /api/v1/deviations":         a.deviations,
+		"GET /api/v1/status":             a.status,
+		"GET /api/v1/report":             a.report,
+		"GET /api/v1/deployment-records": a.deploymentRecords,
 	}
 	for _, r := range Routes {
 		if h, ok := handlers[r]; ok {
 			mux.Handle(r, a.json(h))
 		}
 	}
-	mux.HandleFunc("GET /api/v1/audit", a.audit)
+	mux.Handle("GET /api/v1/audit", http.HandlerFunc(a.audit))
+	mux.Handle("POST /api/v1/rollbacks", http.HandlerFunc(a.rollback))
 }
 
 // badRequest marks an error caused by the request.
@@ -205,12 +221,13 @@ func (a *API) apps(r *http.Request) (any, error) {
 	}
 	team := r.URL.Query().Get("team")
 	teams := a.eng.Settings().Teams
+	view := access.ViewOf(r.Context())
 	var out []AppStatus
 	for _, ap := range apps {
 		if ap.Team == "" {
 			ap.Team = teams[ap.Name]
 		}
-		if team != "" && ap.Team != team {
+		if (team != "" && ap.Team != team) || !view.Allows(ap.Name, ap.Team, ap.Env) {
 			continue
 		}
 		s := AppStatus{App: ap}
@@ -250,9 +267,10 @@ func (a *API) filter(r *http.Request, deps []history.Deployment) ([]history.Depl
 	q := r.URL.Query()
 	app, env, team := q.Get("app"), q.Get("env"), q.Get("team")
 	failed := q.Get("failed")
+	view := access.ViewOf(r.Context())
 	var out []history.Deployment
 	for _, d := range deps {
-		if (app != "" && d.App != app) || (env != "" && d.Env != env) || (team != "" && d.Team != team) ||
+		if !view.Allows(d.App, d.Team, d.Env) || (app != "" && d.App != app) || (env != "" && d.Env != env) || (team != "" && d.Team != team) ||
 			d.LiveAt.Before(since) || !d.LiveAt.Before(until) || (failed == "true" && !d.Failed()) || (failed == "false" && d.Failed()) {
 			continue
 		}
@@ -294,12 +312,32 @@ func (a *API) traces(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	traces, err := a.eng.Traces(r.Context(), tq)
+	traces, err := a.scopedTraces(r.Context(), tq)
 	if err != nil {
 		return nil, err
 	}
 	return paged(traces, limit, offset), nil
 }
+
+// scopedTraces finds traces among what the request's principal may see.
+func (a *API) scopedTraces(ctx context.Context, q trace.Query) ([]trace.Trace, error) {
+	view := access.ViewOf(ctx)
+	if view.All() {
+		return a.eng.Traces(ctx, q)
+	}
+	deps, err := a.eng.History(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in, err := a.eng.TraceInput(ctx, deps)
+	if err != nil {
+		return nil, err
+	}
+	return trace.Find(trace.Scope(in, view.Allows, a.team), q), nil
+}
+
+// team is an app's configured team.
+func (a *API) team(app string) string { return a.eng.Settings().Teams[app] }
 
 // MetricsResponse is /api/v1/metrics.
 type MetricsResponse struct {
@@ -319,7 +357,7 @@ func (a *API) metrics(r *http.Request) (any, error) {
 		return nil, err
 	}
 	q := r.URL.Query()
-	eq := engine.Query{App: q.Get("app"), Team: q.Get("team"), Envs: q["env"], Since: since, Until: until}
+	eq := a.scopeQuery(r, engine.Query{App: q.Get("app"), Team: q.Get("team"), Envs: q["env"], Since: since, Until: until})
 	full, err := a.eng.Report(r.Context(), eq)
 	if err != nil {
 		return nil, err
@@ -345,6 +383,63 @@ func (a *API) metrics(r *http.Request) (any, error) {
 		resp.BeforeAfter = &c
 	}
 	return resp, nil
+}
+
+// RollbackRequest is the body of POST /api/v1/rollbacks.
+type RollbackRequest struct {
+	App string `json:"app"`
+	Env string `json:"environment"`
+	To  string `json:"to,omitempty"` // an image or a manifest commit prefix; empty: the last good deployment
+}
+
+// RollbackPlan is what the server prepares: the deployments, the method
+// and the command that makes the rollback commit in a GitOps clone. The
+// server changes neither Git nor a cluster.
+type RollbackPlan struct {
+	rollbackplan.Plan
+	Method  string `json:"method"` // "revert" or "bump"
+	Command string `json:"command"`
+}
+
+// rollback prepares a rollback plan; the operator role is checked by the
+// router, its scope here: an operator of one team cannot roll back
+// another's app.
+func (a *API) rollback(w http.ResponseWriter, r *http.Request) {
+	var req RollbackRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		a.fail(w, r, bad("body: %v", err))
+		return
+	}
+	if req.App == "" || req.Env == "" {
+		a.fail(w, r, bad("app and environment are required"))
+		return
+	}
+	p := access.From(r.Context())
+	if !p.CanOn(access.Operator, req.App, a.team(req.App), req.Env) {
+		writeJSON(w, http.StatusForbidden, map[string]string{"error": fmt.Sprintf("%s may not roll back %s in %s", p.Name, req.App, req.Env)})
+		return
+	}
+	deps, err := a.eng.History(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	plan, err := rollbackplan.Choose(deps, req.App, req.Env, req.To)
+	if err != nil {
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": err.Error()})
+		return
+	}
+	out := RollbackPlan{Plan: plan, Method: "bump"}
+	if plan.Revert {
+		out.Method = "revert"
+	}
+	out.Command = fmt.Sprintf("shiplog rollback %s --env %s --to %s --repo <gitops-clone>", req.App, req.Env, plan.Target.ManifestCommit)
+	if plan.Target.ManifestCommit == "" {
+		out.Command = fmt.Sprintf("shiplog rollback %s --env %s --to %s --repo <gitops-clone>", req.App, req.Env, plan.Target.Artifact)
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // AuditEntry is one deployment in the audit trail.

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/shiplog-dev/shiplog/internal/access"
 	"io"
 	"log/slog"
 	"net/http"
@@ -53,7 +54,9 @@ func server(t *testing.T) *httptest.Server {
 	eng := engine.New(st, engine.Settings{Now: func() time.Time { return at(48) }})
 	mux := http.NewServeMux()
 	api.New(eng, st, slog.New(slog.DiscardHandler)).Register(mux)
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r.WithContext(access.With(r.Context(), access.Anonymous))) // as auth mode none
+	}))
 	t.Cleanup(srv.Close)
 	return srv
 }

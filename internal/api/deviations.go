@@ -33,7 +33,7 @@ func (a *API) deviations(r *http.Request) (any, error) {
 		return nil, err
 	}
 	q := r.URL.Query()
-	dq := engine.DeviationQuery{App: q.Get("app"), Team: q.Get("team"), Envs: q["env"], Since: since, Until: until}
+	dq := engine.DeviationQuery{App: q.Get("app"), Team: q.Get("team"), Envs: q["env"], Since: since, Until: until, Allow: allow(r)}
 	rules, err := a.eng.Rules()
 	if err != nil {
 		return nil, err

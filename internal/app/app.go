@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/shiplog-dev/shiplog/internal/api"
+	"github.com/shiplog-dev/shiplog/internal/auth"
 	"github.com/shiplog-dev/shiplog/internal/config"
 	"github.com/shiplog-dev/shiplog/internal/engine"
 	"github.com/shiplog-dev/shiplog/internal/ingest"
@@ -40,6 +42,8 @@ type App struct {
 	ingest   *ingest.Ingester
 	hub      *live.Hub // live updates: fed by the store, streamed at /events
 	web      *web.Web
+	auth     *auth.Auth
+	mounted  []string // route patterns, for the route-table test
 	ln       net.Listener
 	srv      *http.Server
 
@@ -60,6 +64,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}
 	if err := cfg.Ingest.LoadSecrets(os.LookupEnv); err != nil {
 		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	if err := cfg.Auth.LoadSecrets(os.LookupEnv); err != nil {
+		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	if err := cfg.Auth.CheckExposure(cfg.Web.ListenAddress); err != nil {
+		return nil, err
+	}
+	if cfg.Auth.Mode == config.AuthNone && !config.IsLoopback(cfg.Web.ListenAddress) {
+		log.Warn("INSECURE: access control is off (auth.mode none) on an address other machines can reach: anyone who can connect is an admin",
+			"address", cfg.Web.ListenAddress)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -102,20 +116,31 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		_ = st.Close()
 		return nil, err
 	}
+	az, err := auth.New(auth.Options{Config: cfg.Auth, Store: st, Logger: log})
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", cfg.Web.ListenAddress)
 	if err != nil {
 		_ = st.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Web.ListenAddress, err)
 	}
-	a := &App{cfg: cfg, log: log, registry: reg, store: st, ingest: ing, hub: hub, web: ui, ln: ln, checks: map[string]func(context.Context) error{}}
+	a := &App{cfg: cfg, log: log, registry: reg, store: st, ingest: ing, hub: hub, web: ui, auth: az, ln: ln, checks: map[string]func(context.Context) error{}}
 	a.AddReadinessCheck("store", st.Ping)
 	a.AddReadinessCheck("schema", st.CheckSchema)
 	if err := a.addSources(); err != nil {
 		_ = a.Close()
 		return nil, err
 	}
+	handler, mounted, err := a.routes()
+	if err != nil {
+		_ = a.Close()
+		return nil, err
+	}
+	a.mounted = mounted
 	a.srv = &http.Server{
-		Handler:           a.routes(),
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -127,6 +152,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 
 // Addr is the address the server listens on (useful with port 0).
 func (a *App) Addr() string { return a.ln.Addr().String() }
+
+// Routes lists the route patterns the server mounted.
+func (a *App) Routes() []string { return slices.Clone(a.mounted) }
 
 // Hub is the app's live-update broadcaster.
 func (a *App) Hub() *live.Hub { return a.hub }
@@ -187,24 +215,32 @@ func (a *App) Close() error {
 	return errors.Join(a.ln.Close(), a.store.Close())
 }
 
-func (a *App) routes() http.Handler {
+// routes mounts every route through the access-control router: a route
+// missing from the route table is an error. It returns the patterns
+// mounted, for the route-table test.
+func (a *App) routes() (http.Handler, []string, error) {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+	r := a.auth.NewRouter(mux, routes())
+	r.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("GET /readyz", a.readyz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{Registry: a.registry}))
-	api.New(engine.New(a.store, engine.SettingsFrom(a.cfg)), a.store, a.log).Register(mux)
-	mux.Handle("GET /events", a.hub)
-	a.web.Register(mux) // the web UI: /, its pages and /static/
+	r.HandleFunc("GET /readyz", a.readyz)
+	r.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{Registry: a.registry}))
+	api.New(engine.New(a.store, engine.SettingsFrom(a.cfg)), a.store, a.log).Register(r)
+	r.Handle("GET /events", a.events())
+	a.web.Register(r) // the web UI: /, its pages and /static/
+	a.auth.Register(r)
 	// Any method: the handlers answer 405 themselves, in JSON, and count it.
-	mux.Handle("/ingest/github", a.ingest.GitHub())
-	mux.Handle("/ingest/gitlab", a.ingest.GitLab())
-	mux.Handle("/ingest/cloudevents", a.ingest.CloudEvents())
-	mux.Handle("/ingest/argocd", a.ingest.ArgoCD())
-	mux.Handle("/ingest/alertmanager", a.ingest.Alertmanager())
-	return securityHeaders(mux)
+	r.Handle("/ingest/github", a.ingest.GitHub())
+	r.Handle("/ingest/gitlab", a.ingest.GitLab())
+	r.Handle("/ingest/cloudevents", a.ingest.CloudEvents())
+	r.Handle("/ingest/argocd", a.ingest.ArgoCD())
+	r.Handle("/ingest/alertmanager", a.ingest.Alertmanager())
+	if err := r.Err(); err != nil {
+		return nil, nil, err
+	}
+	return securityHeaders(mux), r.Mounted(), nil
 }
 
 // readyz runs every readiness check and answers 200 when all pass, 503
@@ -243,13 +279,21 @@ func (a *App) readyz(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(body)
 }
 
-// securityHeaders sets headers every response carries.
+// securityHeaders sets headers every response carries (pages set a
+// stricter Content-Security-Policy of their own).
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		if r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https" {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -235,7 +235,7 @@ func TestRefusesNewerSchema(t *testing.T) {
 	}
 	_, err = app.New(context.Background(), testConfig(path), slog.New(slog.DiscardHandler))
 	var se *store.SchemaError
-	if !errors.As(err, &se) || se.Have != 99 || se.Want != 1 || !strings.Contains(err.Error(), "upgrade shiplog") {
+	if !errors.As(err, &se) || se.Have != 99 || se.Want < 1 || se.Want >= 99 || !strings.Contains(err.Error(), "upgrade shiplog") {
 		t.Fatalf("New on a newer store: %v, want a SchemaError telling to upgrade", err)
 	}
 	s, err := app.OpenStore(context.Background(), path, store.Options{})

@@ -42,6 +42,8 @@ type Config struct {
 	Policy     Policy       `yaml:"policy"`
 	Efficiency Efficiency   `yaml:"efficiency"`
 	Sprints    Sprints      `yaml:"sprints"`
+	// Auth is access control for the UI, the API and the live stream.
+	Auth Auth `yaml:"auth"`
 }
 
 // Git configures reading GitOps repositories (shiplog import git).
@@ -83,6 +85,7 @@ func Default() Config {
 		Log:    Log{Level: "info", Format: "text"},
 		Git:    Git{CacheDir: DefaultCacheDir()},
 		Ingest: defaultIngest(),
+		Auth:   defaultAuth(),
 	}
 }
 
@@ -173,6 +176,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("log.format: %q is not one of text, json", c.Log.Format))
 	}
 	errs = append(errs, c.Ingest.validate(os.LookupEnv)...)
+	errs = append(errs, c.Auth.validate(os.LookupEnv)...)
 	return errors.Join(errs...)
 }
 

@@ -40,6 +40,9 @@ var flagDefs = []flagDef{
 			c.Web.ShutdownTimeout = d
 			return nil
 		}},
+	{"auth.mode", "access control: none (local use only), token or oidc (config key auth.mode)",
+		func(c Config) string { return c.Auth.Mode },
+		func(c *Config, v string) error { c.Auth.Mode = v; return nil }},
 	{"ingest.max-body-bytes", "largest request body the /ingest endpoints accept, in bytes (config key ingest.max_body_bytes)",
 		func(c Config) string { return strconv.FormatInt(c.Ingest.MaxBodyBytes, 10) },
 		func(c *Config, v string) error {

@@ -212,7 +212,18 @@ func (h *Hub) Close() {
 // one `event: append` per notice (data: the Batch as JSON, id: its
 // sequence number), and a comment every Heartbeat so that proxies keep the
 // connection open. It returns when the client goes away or the hub closes.
-func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.serve(w, r, nil) }
+
+// Filtered streams like ServeHTTP, but each notice goes through filter
+// first: it returns the notice to send (for example with the apps a
+// subscriber may not see removed) and false to send nothing.
+func (h *Hub) Filtered(filter func(*http.Request, Batch) (Batch, bool)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.serve(w, r, func(b Batch) (Batch, bool) { return filter(r, b) })
+	})
+}
+
+func (h *Hub) serve(w http.ResponseWriter, r *http.Request, filter func(Batch) (Batch, bool)) {
 	ch, err := h.Subscribe(r.Context())
 	if err != nil {
 		w.Header().Set("Retry-After", "5")
@@ -240,6 +251,11 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case b, ok := <-ch:
 			if !ok {
 				return
+			}
+			if filter != nil {
+				if b, ok = filter(b); !ok {
+					continue
+				}
 			}
 			data, _ := json.Marshal(b)
 			if _, err := fmt.Fprintf(w, "id: %s\nevent: append\ndata: %s\n\n", strconv.FormatInt(b.Seq, 10), data); err != nil {

@@ -35,7 +35,7 @@ func (w *Web) policies(r *request) (any, error) {
 		d.Problem = err.Error()
 		return d, nil
 	}
-	res, err := w.eng.Deviations(r.Context(), engine.DeviationQuery{Since: since, Until: until})
+	res, err := w.eng.Deviations(r.Context(), engine.DeviationQuery{Since: since, Until: until, Allow: r.snap.allow})
 	if err != nil {
 		return nil, err
 	}

@@ -43,6 +43,12 @@ type snapshot struct {
 
 	auditOnce sync.Once
 	audit     []api.AuditEntry // per deps[i]
+
+	scopedMu sync.Mutex
+	scoped   map[string]*snapshot // by access.View key: see forView
+	// allow is the scope of a scoped snapshot, for what pages ask the
+	// engine directly (nil: everything).
+	allow func(app, team, env string) bool
 }
 
 // auditEntries is the audit entry of each deployment, built on first use.

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shiplog-dev/shiplog/internal/access"
 	"github.com/shiplog-dev/shiplog/internal/engine"
 	"github.com/shiplog-dev/shiplog/internal/live"
 	"github.com/shiplog-dev/shiplog/internal/store"
@@ -100,8 +101,14 @@ func New(opts Options) (*Web, error) {
 	return w, nil
 }
 
+// Router is where routes are mounted: an *http.ServeMux, or the access
+// controlled router of package auth.
+type Router interface {
+	Handle(pattern string, h http.Handler)
+}
+
 // Register mounts the pages and assets on mux.
-func (w *Web) Register(mux *http.ServeMux) {
+func (w *Web) Register(mux Router) {
 	handlers := map[string]http.HandlerFunc{
 		"GET /{$}":                  w.page("flow", w.flow),
 		"GET /apps":                 w.page("apps", w.apps),
@@ -154,6 +161,8 @@ type layoutData struct {
 	Data      any
 	Now       time.Time
 	Query     url.Values
+	User      string // the signed-in user or token; empty in auth mode none
+	CSRF      string // sent back by the sign-out form
 }
 
 type langLink struct {
@@ -176,7 +185,7 @@ func (w *Web) page(name string, build func(*request) (any, error)) http.HandlerF
 		var errKey string
 		snap, err := w.snap.get(hr.Context())
 		if err == nil {
-			req.snap = snap
+			req.snap = snap.forView(access.ViewOf(hr.Context()))
 			data, err = build(req)
 		}
 		var bi badInput
@@ -194,6 +203,9 @@ func (w *Web) page(name string, build func(*request) (any, error)) http.HandlerF
 		}
 		ld := layoutData{Lang: lang, Page: name, Title: req.title, Assets: w.assets.urls, LangLinks: w.langLinks(hr, lang),
 			LiveApp: req.live, Print: req.print, Data: data, Now: req.now, Query: hr.URL.Query()}
+		if p := access.From(hr.Context()); p.Kind == access.KindUser || p.Kind == access.KindToken {
+			ld.User, ld.CSRF = p.Name, p.CSRF
+		}
 		if errKey != "" {
 			ld.Error = errKey
 		}

@@ -3,6 +3,7 @@ package web_test
 import (
 	"bufio"
 	"context"
+	"github.com/shiplog-dev/shiplog/internal/access"
 	"io"
 	"log/slog"
 	"net/http"
@@ -64,7 +65,15 @@ func buildFixture(dir string, events []delivery.Event, now time.Time) (*fixture,
 	ui.Register(mux)
 	mux.Handle("GET /events", hub)
 	api.New(eng, st, slog.New(slog.DiscardHandler)).Register(mux)
-	return &fixture{srv: httptest.NewServer(mux), st: st, hub: hub, mux: mux}, nil
+	return &fixture{srv: httptest.NewServer(asAnonymous(mux)), st: st, hub: hub, mux: mux}, nil
+}
+
+// asAnonymous serves h as shiplog's auth mode none does: every request is
+// the unscoped anonymous admin. Without a principal, pages show nothing.
+func asAnonymous(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(access.With(r.Context(), access.Anonymous)))
+	})
 }
 
 func (f *fixture) close() {

@@ -1,5 +1,7 @@
 // Package cmdutil holds what every shiplog command shares: the IO streams,
-// configuration loading from file and flags, the logger, and exit codes.
+// configuration loading from file and flags, the logger, exit codes, and
+// the client of a server's API for the commands that read either the
+// store or a server.
 package cmdutil
 
 import (
@@ -41,8 +43,14 @@ type Factory struct {
 // configuration file when --config.file is not given.
 const ConfigFileEnv = "SHIPLOG_CONFIG"
 
+// DBEnv names the environment variable that may give the store (a
+// PostgreSQL DSN with its password, from a Kubernetes Secret): it
+// overrides the file's db, and --db overrides it.
+const DBEnv = "SHIPLOG_DB"
+
 // Config loads the configuration: defaults, then the file given by
-// --config.file (or $SHIPLOG_CONFIG), then the flags set on cmd.
+// --config.file (or $SHIPLOG_CONFIG), then $SHIPLOG_DB, then the flags set
+// on cmd.
 func (f *Factory) Config(cmd *cobra.Command) (config.Config, error) {
 	cfg := config.Default()
 	path, _ := cmd.Flags().GetString("config.file")
@@ -53,6 +61,11 @@ func (f *Factory) Config(cmd *cobra.Command) (config.Config, error) {
 		var err error
 		if cfg, err = config.Load(path); err != nil {
 			return cfg, UsageError(err)
+		}
+	}
+	if f.Getenv != nil {
+		if db := f.Getenv(DBEnv); db != "" {
+			cfg.DB = config.Secret(db)
 		}
 	}
 	if err := config.ApplyFlags(&cfg, cmd.Flags()); err != nil {

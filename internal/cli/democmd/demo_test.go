@@ -27,7 +27,7 @@ func TestNewCmdDemoFlags(t *testing.T) {
 			var got *Options
 			cmd := NewCmdDemo(f, func(_ context.Context, o *Options) error { got = o; return nil })
 			cmd.PersistentFlags().String("config.file", "", "")
-			cmd.SetArgs(tt.args)
+			cmd.SetArgs(append([]string{}, tt.args...)) // nil would make cobra read os.Args
 			if err := cmd.Execute(); err != nil {
 				t.Fatalf("Execute: %v", err)
 			}

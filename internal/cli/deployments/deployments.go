@@ -10,9 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/shiplog-dev/shiplog/internal/api"
 	"github.com/shiplog-dev/shiplog/internal/cli/cmdutil"
 	"github.com/shiplog-dev/shiplog/internal/config"
-	"github.com/shiplog-dev/shiplog/internal/delivery"
 	"github.com/shiplog-dev/shiplog/internal/store"
 )
 
@@ -25,6 +25,9 @@ type Options struct {
 	Since   string
 	Output  string
 	Now     func() time.Time
+	Remote  cmdutil.Remote
+	// Client reads a server's API instead of the store; nil: the store.
+	Client *cmdutil.Client
 }
 
 // NewCmdDeployments returns the command; runF replaces the run function in tests.
@@ -35,7 +38,11 @@ func NewCmdDeployments(f *cmdutil.Factory, runF func(context.Context, *Options) 
 		Short: "List deployments, oldest first",
 		Long: `List the deployments shiplog recorded — from Git history, Argo CD, Knative or
 CDEvents — with the image, the manifest commit, the source commit and the
-source commits each one shipped, with their lead time.`,
+source commits each one shipped, with their lead time.
+
+With --server (or $SHIPLOG_SERVER), read them from a shiplog server's API
+(/api/v1/deployment-records) instead of the store, with the API token in
+$SHIPLOG_TOKEN or --token-file.`,
 		Example: `  shiplog deployments --app checkout --env prod --since 30d
   shiplog deployments --output json | jq '.[] | select(.rollback)'`,
 		Args: cobra.NoArgs,
@@ -48,6 +55,9 @@ source commits each one shipped, with their lead time.`,
 			if err := cmdutil.CheckOutput(opts.Output); err != nil {
 				return err
 			}
+			if opts.Client, err = f.Client(cmd, opts.Remote); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -58,35 +68,8 @@ source commits each one shipped, with their lead time.`,
 	cmd.Flags().StringVar(&opts.Env, "env", "", "only this environment")
 	cmd.Flags().StringVar(&opts.Since, "since", "", "only deployments since: a duration (90d, 2w, 12h) or a date")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "table, json or yaml")
+	cmdutil.AddRemoteFlags(cmd, &opts.Remote)
 	return cmd
-}
-
-// Change is one source commit a deployment shipped.
-type Change struct {
-	SHA             string     `json:"sha"`
-	CommittedAt     *time.Time `json:"committed_at"`
-	LeadTimeSeconds *int64     `json:"lead_time_seconds"`
-}
-
-// Deployment is one line of output.
-type Deployment struct {
-	App            string    `json:"app"`
-	Environment    string    `json:"environment"`
-	DeployedAt     time.Time `json:"deployed_at"`
-	Kind           string    `json:"kind"`
-	Image          string    `json:"image"`
-	PreviousImage  string    `json:"previous_image"`
-	Repo           string    `json:"repo,omitempty"`
-	ManifestCommit string    `json:"manifest_commit"`
-	SourceCommit   *string   `json:"source_commit"`
-	Rollback       bool      `json:"rollback"`
-	Revert         bool      `json:"revert"`
-	Rewritten      bool      `json:"rewritten"`
-	Author         string    `json:"author"`
-	Bot            bool      `json:"bot"`
-	PR             *int64    `json:"pr"`
-	InferredFrom   string    `json:"inferred_from"`
-	Changes        []Change  `json:"changes"`
 }
 
 func run(ctx context.Context, opts *Options) error {
@@ -94,14 +77,24 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	st, err := cmdutil.OpenStore(ctx, opts.Config, store.Options{Logger: opts.Factory.Logger(opts.Config)}, false)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	deps, err := List(ctx, st, store.ModelFilter{App: opts.App, Env: opts.Env, Since: since})
-	if err != nil {
-		return err
+	var deps []api.RecordedDeployment
+	if c := opts.Client; c != nil {
+		p := cmdutil.Query("app", opts.App, "env", opts.Env)
+		if !since.IsZero() {
+			p.Set("since", cmdutil.FormatTime(since))
+		}
+		if deps, err = cmdutil.GetAll[api.RecordedDeployment](ctx, c, "/api/v1/deployment-records", p); err != nil {
+			return err
+		}
+	} else {
+		st, err := cmdutil.OpenStore(ctx, opts.Config, store.Options{Logger: opts.Factory.Logger(opts.Config)}, false)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if deps, err = api.RecordedDeployments(ctx, st, store.ModelFilter{App: opts.App, Env: opts.Env, Since: since}); err != nil {
+			return err
+		}
 	}
 	if opts.Output != "table" {
 		return cmdutil.Encode(opts.Factory.IO.Out, opts.Output, deps)
@@ -109,53 +102,7 @@ func run(ctx context.Context, opts *Options) error {
 	return writeTable(opts.Factory.IO.Out, deps)
 }
 
-// List reads deployments (not removals) and the commits they shipped.
-func List(ctx context.Context, st *store.Store, f store.ModelFilter) ([]Deployment, error) {
-	recs, err := st.Deployments(ctx, f)
-	if err != nil {
-		return nil, err
-	}
-	var shas []string
-	for _, r := range recs {
-		shas = append(shas, r.Changes...)
-	}
-	commits, err := st.CommitsBySHA(ctx, shas)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Deployment, 0, len(recs))
-	for _, r := range recs {
-		if r.Kind == delivery.ServiceRemoved {
-			continue
-		}
-		d := Deployment{
-			App: r.App, Environment: r.Env, DeployedAt: r.Time, Kind: string(r.Kind), Image: r.Artifact, PreviousImage: r.PreviousArtifact,
-			Repo: r.Repo, ManifestCommit: r.ManifestCommit, Rollback: r.Kind == delivery.ServiceRolledBack, Revert: r.Revert,
-			Rewritten: r.Rewritten, Author: r.Author, Bot: r.Bot, InferredFrom: r.InferredFrom, Changes: []Change{},
-		}
-		if r.SourceCommit != "" {
-			sc := r.SourceCommit
-			d.SourceCommit = &sc
-		}
-		if r.PR != 0 {
-			pr := r.PR
-			d.PR = &pr
-		}
-		for _, sha := range r.Changes {
-			c := Change{SHA: sha}
-			if cr, ok := commits[sha]; ok && !cr.CommittedAt.IsZero() {
-				t := cr.CommittedAt
-				lead := int64(r.Time.Sub(t) / time.Second)
-				c.CommittedAt, c.LeadTimeSeconds = &t, &lead
-			}
-			d.Changes = append(d.Changes, c)
-		}
-		out = append(out, d)
-	}
-	return out, nil
-}
-
-func writeTable(w io.Writer, deps []Deployment) error {
+func writeTable(w io.Writer, deps []api.RecordedDeployment) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "DEPLOYED AT\tAPP\tENV\tIMAGE\tMANIFEST\tSOURCE\tCHANGES\tBY\tFLAGS")
 	for _, d := range deps {

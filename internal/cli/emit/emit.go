@@ -35,9 +35,10 @@ const (
 	KindIncidentResolved    = "incident-resolved"
 )
 
-// Environment variables read by emit.
+// Environment variables read by emit: the server is the one the reading
+// commands use too, the token is the ingest token, not an API token.
 const (
-	EnvServer = "SHIPLOG_SERVER"
+	EnvServer = cmdutil.ServerEnv
 	EnvToken  = "SHIPLOG_INGEST_TOKEN"
 )
 

@@ -52,7 +52,7 @@ func execute(t *testing.T, env map[string]string, seams func(*Options), args ...
 		}
 		return run(ctx, o)
 	})
-	cmd.SetArgs(args)
+	cmd.SetArgs(append([]string{}, args...)) // nil would make cobra read os.Args
 	cmd.SetOut(&out)
 	cmd.SetErr(&errOut)
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true

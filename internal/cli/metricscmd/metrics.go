@@ -28,6 +28,9 @@ type Options struct {
 	BeforeAfter string
 	Output      string
 	Now         func() time.Time
+	Remote      cmdutil.Remote
+	// Client reads a server's API instead of the store; nil: the store.
+	Client *cmdutil.Client
 }
 
 // NewCmdMetrics returns the command; runF replaces the run function in tests.
@@ -40,7 +43,10 @@ func NewCmdMetrics(f *cmdutil.Factory, runF func(context.Context, *Options) erro
 (median, p90, where the time goes), change failure rate, failed-deployment
 recovery time, rework rate — with their DORA tiers, over a window, for the
 production environments unless --env says otherwise. Definitions:
-docs/metrics.md.`,
+docs/metrics.md.
+
+With --server (or $SHIPLOG_SERVER), read a shiplog server's API instead of
+the store, with the API token in $SHIPLOG_TOKEN or --token-file.`,
 		Example: `  shiplog metrics --since 90d
   shiplog metrics --since 180d --team payments --before-after 2026-03-01 -o json`,
 		Args: cobra.NoArgs,
@@ -51,6 +57,9 @@ docs/metrics.md.`,
 			}
 			opts.Config = cfg
 			if err := cmdutil.CheckOutput(opts.Output); err != nil {
+				return err
+			}
+			if opts.Client, err = f.Client(cmd, opts.Remote); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -65,6 +74,7 @@ docs/metrics.md.`,
 	cmd.Flags().StringArrayVar(&opts.Envs, "env", nil, "environments to count (repeatable; default metrics.production_envs)")
 	cmd.Flags().StringVar(&opts.BeforeAfter, "before-after", "", "also compare before and after this date (e.g. the GitOps adoption)")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "table, json or yaml")
+	cmdutil.AddRemoteFlags(cmd, &opts.Remote)
 	return cmd
 }
 
@@ -91,28 +101,56 @@ func run(ctx context.Context, opts *Options) error {
 			return cmdutil.UsageError(fmt.Errorf("--before-after %s is outside the window %s – now", at.Format(time.DateOnly), since.Format(time.DateOnly)))
 		}
 	}
-	st, eng, err := opts.Factory.OpenEngine(ctx, opts.Config, opts.Now)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
 	q := engine.Query{App: opts.App, Team: opts.Team, Envs: opts.Envs, Since: since, Until: now}
-	rep, _, err := eng.Metrics(ctx, q)
+	var out Output
+	if opts.Client != nil {
+		out, err = remote(ctx, opts.Client, q, at)
+	} else {
+		out, err = local(ctx, opts, q, at)
+	}
 	if err != nil {
 		return err
-	}
-	out := Output{Report: rep}
-	if !at.IsZero() {
-		c, err := eng.Compare(ctx, q, at)
-		if err != nil {
-			return err
-		}
-		out.BeforeAfter = &c
 	}
 	if opts.Output != "table" {
 		return cmdutil.Encode(opts.Factory.IO.Out, opts.Output, out)
 	}
 	return writeTable(opts.Factory.IO.Out, out)
+}
+
+// local computes the metrics of q from the store.
+func local(ctx context.Context, opts *Options, q engine.Query, at time.Time) (Output, error) {
+	st, eng, err := opts.Factory.OpenEngine(ctx, opts.Config, opts.Now)
+	if err != nil {
+		return Output{}, err
+	}
+	defer st.Close()
+	rep, _, err := eng.Metrics(ctx, q)
+	if err != nil {
+		return Output{}, err
+	}
+	out := Output{Report: rep}
+	if !at.IsZero() {
+		c, err := eng.Compare(ctx, q, at)
+		if err != nil {
+			return Output{}, err
+		}
+		out.BeforeAfter = &c
+	}
+	return out, nil
+}
+
+// remote reads the metrics of q from the server's /api/v1/metrics, whose
+// answer holds Output's fields and more.
+func remote(ctx context.Context, c *cmdutil.Client, q engine.Query, at time.Time) (Output, error) {
+	p := cmdutil.Query("app", q.App, "team", q.Team, "since", cmdutil.FormatTime(q.Since), "until", cmdutil.FormatTime(q.Until))
+	for _, e := range q.Envs {
+		p.Add("env", e)
+	}
+	if !at.IsZero() {
+		p.Set("before_after", cmdutil.FormatTime(at))
+	}
+	var out Output
+	return out, c.Get(ctx, "/api/v1/metrics", p, &out)
 }
 
 func writeTable(w io.Writer, o Output) error {

@@ -12,12 +12,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/shiplog-dev/shiplog/internal/api"
 	"github.com/shiplog-dev/shiplog/internal/cli/cmdutil"
 	"github.com/shiplog-dev/shiplog/internal/config"
 	"github.com/shiplog-dev/shiplog/internal/engine"
-	"github.com/shiplog-dev/shiplog/internal/engine/efficiency"
-	"github.com/shiplog-dev/shiplog/internal/engine/metrics"
-	"github.com/shiplog-dev/shiplog/internal/engine/policy"
 )
 
 // Options are the command's inputs.
@@ -31,6 +29,9 @@ type Options struct {
 	BeforeAfter string
 	Format      string
 	Now         func() time.Time
+	Remote      cmdutil.Remote
+	// Client reads a server's API instead of the store; nil: the store.
+	Client *cmdutil.Client
 }
 
 // NewCmdReport returns the command; runF replaces the run function in tests.
@@ -43,7 +44,10 @@ func NewCmdReport(f *cmdutil.Factory, runF func(context.Context, *Options) error
 weekly trend, before and after a date, where the lead time goes, manual work
 and automation, Knative cost and scale-to-zero savings, traceability and policy
 deviations. As Markdown, a standalone HTML page, or JSON. Definitions:
-docs/metrics.md.`,
+docs/metrics.md.
+
+With --server (or $SHIPLOG_SERVER), the server computes the report (its
+/api/v1/report) with the API token in $SHIPLOG_TOKEN or --token-file.`,
 		Example: `  shiplog report --since 90d --format md > report.md
   shiplog report --since 180d --team payments --before-after 2026-07-01 --format html > report.html`,
 		Args: cobra.NoArgs,
@@ -58,6 +62,9 @@ docs/metrics.md.`,
 			default:
 				return cmdutil.UsageError(fmt.Errorf("--format %q: want md, html or json", opts.Format))
 			}
+			if opts.Client, err = f.Client(cmd, opts.Remote); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -70,61 +77,46 @@ docs/metrics.md.`,
 	cmd.Flags().StringArrayVar(&opts.Envs, "env", nil, "environments (repeatable; default metrics.production_envs)")
 	cmd.Flags().StringVar(&opts.BeforeAfter, "before-after", "", "also compare before and after this date")
 	cmd.Flags().StringVar(&opts.Format, "format", "md", "md, html or json")
+	cmdutil.AddRemoteFlags(cmd, &opts.Remote)
 	return cmd
 }
 
-// Report is what the command writes.
-type Report struct {
-	GeneratedAt      time.Time           `json:"generated_at"`
-	GenerationMillis float64             `json:"generation_ms"`
-	Scope            string              `json:"scope"`
-	Metrics          metrics.Report      `json:"metrics"`
-	Trend            []metrics.Point     `json:"trend"`
-	BeforeAfter      *metrics.Comparison `json:"before_after,omitempty"`
-	Traceability     policy.Traceability `json:"traceability"`
-	Efficiency       efficiency.Report   `json:"efficiency"`
-	Deviations       map[string]int      `json:"deviations_by_rule"`
-}
-
 func run(ctx context.Context, opts *Options) error {
-	start := time.Now()
 	now := opts.Now()
 	since, err := cmdutil.ParseSince(opts.Since, now)
 	if err != nil {
 		return err
 	}
-	var at time.Time
+	q := api.ReportQuery{Query: engine.Query{App: opts.App, Team: opts.Team, Envs: opts.Envs, Since: since, Until: now}}
 	if opts.BeforeAfter != "" {
-		if at, err = time.Parse(time.DateOnly, opts.BeforeAfter); err != nil || !at.After(since) || !at.Before(now) {
+		at, err := time.Parse(time.DateOnly, opts.BeforeAfter)
+		if err != nil || !at.After(since) || !at.Before(now) {
 			return cmdutil.UsageError(fmt.Errorf("--before-after %q: want a date (2006-01-02) inside the window", opts.BeforeAfter))
 		}
+		q.BeforeAfter = at
 	}
-	st, eng, err := opts.Factory.OpenEngine(ctx, opts.Config, opts.Now)
-	if err != nil {
-		return err
+	var r api.Report
+	if c := opts.Client; c != nil {
+		p := cmdutil.Query("app", q.App, "team", q.Team, "since", cmdutil.FormatTime(q.Since), "until", cmdutil.FormatTime(q.Until))
+		for _, e := range q.Envs {
+			p.Add("env", e)
+		}
+		if !q.BeforeAfter.IsZero() {
+			p.Set("before_after", cmdutil.FormatTime(q.BeforeAfter))
+		}
+		if err := c.Get(ctx, "/api/v1/report", p, &r); err != nil {
+			return err
+		}
+	} else {
+		st, eng, err := opts.Factory.OpenEngine(ctx, opts.Config, opts.Now)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if r, err = api.BuildReport(ctx, eng, q, now); err != nil {
+			return err
+		}
 	}
-	defer st.Close()
-	q := engine.Query{App: opts.App, Team: opts.Team, Envs: opts.Envs, Since: since, Until: now}
-	full, err := eng.Report(ctx, q)
-	if err != nil {
-		return err
-	}
-	r := Report{GeneratedAt: now.UTC(), Scope: scope(opts), Metrics: full.Metrics, Traceability: full.Traceability,
-		Efficiency: full.Efficiency.Summary(), Deviations: map[string]int{}}
-	r.Traceability.Untraceable = nil
-	r.Trend = metrics.Trend(full.Deployments, r.Metrics.Filter, since, now, 7*24*time.Hour, eng.Settings().Thresholds)
-	if !at.IsZero() {
-		c := metrics.Compare(full.Deployments, r.Metrics.Filter, since, at, now, eng.Settings().Thresholds)
-		r.BeforeAfter = &c
-	}
-	devs, err := eng.Deviations(ctx, engine.DeviationQuery{App: opts.App, Team: opts.Team, Envs: r.Metrics.Filter.Envs, Since: since, Until: now})
-	if err != nil {
-		return err
-	}
-	for _, d := range devs.Deviations {
-		r.Deviations[d.Rule]++
-	}
-	r.GenerationMillis = float64(time.Since(start).Microseconds()) / 1000
 	out := opts.Factory.IO.Out
 	switch opts.Format {
 	case "json":
@@ -135,16 +127,6 @@ func run(ctx context.Context, opts *Options) error {
 		return htmlReport.Execute(out, r)
 	}
 	return mdReport.Execute(out, r)
-}
-
-func scope(o *Options) string {
-	switch {
-	case o.App != "":
-		return "app " + o.App
-	case o.Team != "":
-		return "team " + o.Team
-	}
-	return "all apps"
 }
 
 var funcs = map[string]any{

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shiplog-dev/shiplog/internal/api"
 	"github.com/shiplog-dev/shiplog/internal/cli/cmdutil"
 	"github.com/shiplog-dev/shiplog/internal/config"
 	"github.com/shiplog-dev/shiplog/internal/delivery"
@@ -73,7 +74,7 @@ func TestReport(t *testing.T) {
 	if !strings.HasPrefix(html, "<!doctype html>") || !strings.Contains(html, "<td>Lead time for changes</td>") {
 		t.Errorf("html:\n%.500s", html)
 	}
-	var r Report
+	var r api.Report
 	if err := json.Unmarshal([]byte(render("json", "")), &r); err != nil || r.Metrics.Deployments != 2 || len(r.Trend) == 0 {
 		t.Errorf("json: %v %+v", err, r.Metrics)
 	}

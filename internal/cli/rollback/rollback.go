@@ -20,6 +20,7 @@ import (
 	"github.com/shiplog-dev/shiplog/internal/cli/cmdutil"
 	"github.com/shiplog-dev/shiplog/internal/config"
 	"github.com/shiplog-dev/shiplog/internal/engine/history"
+	rollbackplan "github.com/shiplog-dev/shiplog/internal/engine/rollback"
 	"github.com/shiplog-dev/shiplog/internal/store"
 )
 
@@ -72,12 +73,6 @@ changes a cluster.`,
 	return cmd
 }
 
-// Plan is what run decided.
-type Plan struct {
-	Current, Target history.Deployment
-	Revert          bool // git revert of the current manifest commit
-}
-
 func run(ctx context.Context, opts *Options) error {
 	st, eng, err := opts.Factory.OpenEngine(ctx, opts.Config, opts.Now)
 	if err != nil {
@@ -88,7 +83,7 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	plan, err := Choose(deps, opts.App, opts.Env, opts.To)
+	plan, err := rollbackplan.Choose(deps, opts.App, opts.Env, opts.To)
 	if err != nil {
 		return err
 	}
@@ -142,37 +137,6 @@ func run(ctx context.Context, opts *Options) error {
 	}
 	fmt.Fprintf(out, "next:\n  git -C %s push -u origin %s\n  gh pr create --head %s --title %q\n", opts.Repo, branch, branch, subject)
 	return nil
-}
-
-// Choose picks the current deployment of app/env and the one to return to.
-func Choose(deps []history.Deployment, app, env, to string) (Plan, error) {
-	var list []history.Deployment
-	for _, d := range deps {
-		if d.App == app && d.Env == env && !d.Rewritten {
-			list = append(list, d)
-		}
-	}
-	if len(list) == 0 {
-		return Plan{}, fmt.Errorf("no deployment of %s in %s is recorded", app, env)
-	}
-	cur := list[len(list)-1]
-	if cur.ManifestCommit == "" {
-		return Plan{}, fmt.Errorf("the live deployment of %s in %s has no manifest commit: it was not deployed from Git", app, env)
-	}
-	for i := len(list) - 2; i >= 0; i-- {
-		d := list[i]
-		match := to == "" && !d.Failed() && d.Artifact != cur.Artifact
-		if to != "" {
-			match = d.Artifact == to || (len(to) >= 7 && strings.HasPrefix(d.ManifestCommit, to))
-		}
-		if match {
-			return Plan{Current: cur, Target: d, Revert: i == len(list)-2 && !cur.Rollback}, nil
-		}
-	}
-	if to != "" {
-		return Plan{}, fmt.Errorf("no earlier deployment of %s in %s matches %q", app, env, to)
-	}
-	return Plan{}, fmt.Errorf("no earlier good deployment of %s in %s with another image", app, env)
 }
 
 func manifestFiles(ctx context.Context, st *store.Store, d history.Deployment) ([]string, error) {

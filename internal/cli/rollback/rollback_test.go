@@ -3,6 +3,8 @@ package rollback
 import (
 	"bytes"
 	"context"
+	_ "github.com/shiplog-dev/shiplog/internal/cli/clitest" // the -update flag every CLI test binary accepts
+	rollbackplan "github.com/shiplog-dev/shiplog/internal/engine/rollback"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -155,7 +157,7 @@ func TestRollbackToAnEarlierImage(t *testing.T) {
 }
 
 func TestRollbackRefuses(t *testing.T) {
-	if _, err := Choose(nil, "web", "prod", ""); err == nil || !strings.Contains(err.Error(), "no deployment of web in prod") {
+	if _, err := rollbackplan.Choose(nil, "web", "prod", ""); err == nil || !strings.Contains(err.Error(), "no deployment of web in prod") {
 		t.Errorf("unknown app: %v", err)
 	}
 	repo, db := setup(t)

@@ -24,6 +24,7 @@ import (
 	"github.com/shiplog-dev/shiplog/internal/cli/rollback"
 	"github.com/shiplog-dev/shiplog/internal/cli/serve"
 	"github.com/shiplog-dev/shiplog/internal/cli/status"
+	"github.com/shiplog-dev/shiplog/internal/cli/token"
 	"github.com/shiplog-dev/shiplog/internal/cli/versioncmd"
 	"github.com/shiplog-dev/shiplog/internal/cli/where"
 	"github.com/shiplog-dev/shiplog/internal/config"
@@ -66,6 +67,7 @@ links them into per-change traces and computes delivery metrics.`,
 		bumpcmd.NewCmdBump(f, nil),
 		rollback.NewCmdRollback(f, nil),
 		report.NewCmdReport(f, nil),
+		token.NewCmdToken(f, nil),
 	)
 	return cmd
 }

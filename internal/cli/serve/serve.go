@@ -29,6 +29,11 @@ updates (/events), the JSON API (/api/v1), the ingestion endpoints
 metrics (/metrics); and the configured Kubernetes clusters and Argo CD servers
 are watched while it runs.
 
+Access control is auth.mode (docs/security.md): none (everyone is an admin;
+refused on an address other machines can reach unless
+--insecure-allow-anonymous), token (API tokens, "shiplog token create") or
+oidc (sign-in with an OpenID Connect provider, tokens for the CLI and CI).
+
 The store's schema must match this binary: run "shiplog migrate" first on a
 new store or after an upgrade. SIGINT or SIGTERM stops the server gracefully.`,
 		Args: cobra.NoArgs,
@@ -37,6 +42,9 @@ new store or after an upgrade. SIGINT or SIGTERM stops the server gracefully.`,
 			if err != nil {
 				return err
 			}
+			if allow, _ := cmd.Flags().GetBool("insecure-allow-anonymous"); allow {
+				cfg.Auth.InsecureAllowAnonymous = true
+			}
 			opts := &Options{Config: cfg, Factory: f}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -44,7 +52,8 @@ new store or after an upgrade. SIGINT or SIGTERM stops the server gracefully.`,
 			return run(cmd.Context(), opts)
 		},
 	}
-	config.AddFlags(cmd.Flags(), "web.listen-address", "web.shutdown-timeout")
+	config.AddFlags(cmd.Flags(), "web.listen-address", "web.shutdown-timeout", "auth.mode")
+	cmd.Flags().Bool("insecure-allow-anonymous", false, "with auth.mode none, listen on an address other machines can reach anyway (everyone who can connect is an admin)")
 	return cmd
 }
 

@@ -2,20 +2,18 @@
 package status
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/shiplog-dev/shiplog/internal/api"
 	"github.com/shiplog-dev/shiplog/internal/cli/cmdutil"
 	"github.com/shiplog-dev/shiplog/internal/config"
-	"github.com/shiplog-dev/shiplog/internal/delivery"
 	"github.com/shiplog-dev/shiplog/internal/engine"
 	"github.com/shiplog-dev/shiplog/internal/store"
 )
@@ -28,6 +26,9 @@ type Options struct {
 	Team    string
 	Output  string
 	Now     func() time.Time
+	Remote  cmdutil.Remote
+	// Client reads a server's API instead of the store; nil: the store.
+	Client *cmdutil.Client
 }
 
 // NewCmdStatus returns the command; runF replaces the run function in tests.
@@ -46,6 +47,9 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *Options) error
 			if err := cmdutil.CheckOutput(opts.Output); err != nil {
 				return err
 			}
+			if opts.Client, err = f.Client(cmd, opts.Remote); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -55,149 +59,49 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *Options) error
 	cmd.Flags().StringVar(&opts.Env, "env", "", "only this environment")
 	cmd.Flags().StringVar(&opts.Team, "team", "", "only this team's apps")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "table, json or yaml")
+	cmdutil.AddRemoteFlags(cmd, &opts.Remote)
 	return cmd
 }
 
-// Target is one revision's share of traffic.
-type Target struct {
-	Revision string `json:"revision"`
-	Percent  int    `json:"percent"`
-}
+// Row is one app in one environment; Target one revision's share of
+// traffic.
+type (
+	Row    = api.StatusRow
+	Target = api.TrafficTarget
+)
 
-// Row is one app in one environment.
-type Row struct {
-	App          string    `json:"app"`
-	Environment  string    `json:"environment"`
-	Team         string    `json:"team,omitempty"`
-	Artifact     string    `json:"artifact,omitempty"`
-	LiveSince    time.Time `json:"live_since,omitzero"`
-	DeployedBy   string    `json:"deployed_by,omitempty"`
-	InferredFrom string    `json:"inferred_from,omitempty"`
-	Failed       bool      `json:"failed"`
-	Health       string    `json:"health,omitempty"`
-	Sync         string    `json:"sync,omitempty"`
-	Traffic      []Target  `json:"traffic,omitempty"`
-	Replicas     *int      `json:"replicas,omitempty"` // of the revisions serving traffic; 0: scaled to zero
+// Status builds one row per app and environment known to the store, at
+// now: what the command and /api/v1/status show.
+func Status(ctx context.Context, eng *engine.Engine, st *store.Store, now time.Time) ([]Row, error) {
+	return api.Status(ctx, eng, st, api.StatusQuery{Now: now})
 }
-
-type key struct{ app, env string }
 
 func run(ctx context.Context, opts *Options) error {
-	st, eng, err := opts.Factory.OpenEngine(ctx, opts.Config, opts.Now)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	rows, err := Status(ctx, eng, st, opts.Now())
-	if err != nil {
-		return err
-	}
-	kept := rows[:0]
-	for _, r := range rows {
-		if (opts.Env == "" || r.Environment == opts.Env) && (opts.Team == "" || r.Team == opts.Team) {
-			kept = append(kept, r)
+	now := opts.Now()
+	var rows []Row
+	if c := opts.Client; c != nil {
+		var resp api.StatusResponse
+		if err := c.Get(ctx, "/api/v1/status", cmdutil.Query("env", opts.Env, "team", opts.Team), &resp); err != nil {
+			return err
+		}
+		rows = resp.Items
+	} else {
+		st, eng, err := opts.Factory.OpenEngine(ctx, opts.Config, opts.Now)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if rows, err = api.Status(ctx, eng, st, api.StatusQuery{Env: opts.Env, Team: opts.Team, Now: now}); err != nil {
+			return err
 		}
 	}
 	if opts.Output != "table" {
-		if kept == nil {
-			kept = []Row{}
+		if rows == nil {
+			rows = []Row{}
 		}
-		return cmdutil.Encode(opts.Factory.IO.Out, opts.Output, kept)
+		return cmdutil.Encode(opts.Factory.IO.Out, opts.Output, rows)
 	}
-	return writeTable(opts.Factory.IO.Out, kept, opts.Now())
-}
-
-// Status builds one row per app and environment known to the store.
-func Status(ctx context.Context, eng *engine.Engine, st *store.Store, now time.Time) ([]Row, error) {
-	all := store.ModelFilter{}
-	deps, err := eng.History(ctx)
-	if err != nil {
-		return nil, err
-	}
-	apps, err := st.Apps(ctx, all)
-	if err != nil {
-		return nil, err
-	}
-	health, err := st.HealthTransitions(ctx, all)
-	if err != nil {
-		return nil, err
-	}
-	syncs, err := st.SyncStatuses(ctx, all)
-	if err != nil {
-		return nil, err
-	}
-	traffic, err := st.Traffic(ctx, all)
-	if err != nil {
-		return nil, err
-	}
-	scale, err := st.ScaleSamples(ctx, store.ModelFilter{Since: now.Add(-7 * 24 * time.Hour)})
-	if err != nil {
-		return nil, err
-	}
-	teams := eng.Settings().Teams
-	rows := map[key]*Row{}
-	row := func(app, env string) *Row {
-		k := key{app, env}
-		if rows[k] == nil {
-			rows[k] = &Row{App: app, Environment: env, Team: teams[app]}
-		}
-		return rows[k]
-	}
-	for _, a := range apps {
-		r := row(a.Name, a.Env)
-		if r.Team == "" {
-			r.Team = a.Team
-		}
-	}
-	for _, d := range deps { // oldest first: the last one is live
-		r := row(d.App, d.Env)
-		r.Artifact, r.LiveSince, r.DeployedBy, r.InferredFrom, r.Failed = d.Artifact, d.LiveAt, d.Author, d.InferredFrom, d.Failed()
-	}
-	for _, h := range health { // by time
-		row(h.App, h.Env).Health = string(h.Status)
-	}
-	for _, s := range syncs {
-		row(s.App, s.Env).Sync = s.Status
-	}
-	latest := map[key]time.Time{}
-	for _, t := range traffic {
-		k := key{t.App, t.Env}
-		if t.Time.After(latest[k]) {
-			latest[k] = t.Time
-			row(t.App, t.Env).Traffic = nil
-		}
-		if t.Time.Equal(latest[k]) && t.Percent > 0 {
-			r := row(t.App, t.Env)
-			r.Traffic = append(r.Traffic, Target{Revision: t.Revision, Percent: t.Percent})
-		}
-	}
-	lastScale := map[string]delivery.ScaleRecord{}
-	for _, s := range scale {
-		lastScale[s.App+"|"+s.Env+"|"+s.Revision] = s
-	}
-	for k, r := range rows {
-		if len(r.Traffic) == 0 {
-			continue
-		}
-		n, seen := 0, false
-		for _, t := range r.Traffic {
-			if s, ok := lastScale[k.app+"|"+k.env+"|"+t.Revision]; ok {
-				n, seen = n+s.Actual, true
-			}
-		}
-		if seen {
-			r.Replicas = &n
-		}
-	}
-	out := make([]Row, 0, len(rows))
-	for _, r := range rows {
-		slices.SortFunc(r.Traffic, func(a, b Target) int { return cmp.Or(b.Percent-a.Percent, strings.Compare(a.Revision, b.Revision)) })
-		out = append(out, *r)
-	}
-	slices.SortFunc(out, func(a, b Row) int {
-		return cmp.Or(strings.Compare(a.App, b.App), strings.Compare(a.Environment, b.Environment))
-	})
-	return out, nil
+	return writeTable(opts.Factory.IO.Out, rows, now)
 }
 
 func writeTable(w io.Writer, rows []Row, now time.Time) error {

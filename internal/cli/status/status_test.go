@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shiplog-dev/shiplog/internal/api"
 	"github.com/shiplog-dev/shiplog/internal/cli/cmdutil"
 	"github.com/shiplog-dev/shiplog/internal/config"
 	"github.com/shiplog-dev/shiplog/internal/delivery"
@@ -54,7 +55,7 @@ func TestStatus(t *testing.T) {
 		}
 		return out.String()
 	}
-	var rows []Row
+	var rows []api.StatusRow
 	if err := json.Unmarshal([]byte(runStatus("json")), &rows); err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +64,7 @@ func TestStatus(t *testing.T) {
 	}
 	p := rows[1]
 	if p.Artifact != "api:2" || p.DeployedBy != "bob" || p.Health != "Healthy" || p.Sync != "Synced" ||
-		len(p.Traffic) != 2 || p.Traffic[0] != (Target{"api-2", 90}) || p.Replicas == nil || *p.Replicas != 3 {
+		len(p.Traffic) != 2 || p.Traffic[0] != (api.TrafficTarget{Revision: "api-2", Percent: 90}) || p.Replicas == nil || *p.Replicas != 3 {
 		t.Errorf("prod row %+v", p)
 	}
 	table := runStatus("table")

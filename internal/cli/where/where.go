@@ -35,6 +35,9 @@ type Options struct {
 	Interval time.Duration
 	Output   string
 	Now      func() time.Time
+	Remote   cmdutil.Remote
+	// Client reads a server's API instead of the store; nil: the store.
+	Client *cmdutil.Client
 }
 
 // NewCmdWhere returns the command; runF replaces the run function in tests.
@@ -49,10 +52,14 @@ went live, with the Knative revision and its share of traffic. A stage no
 source recorded is shown as unknown, never guessed.
 
 With --env and --wait, block until the change is live there: a CI gate.
-Exit codes: 0 live, 4 timed out, 5 the deployment failed (see docs/cli.md).`,
+Exit codes: 0 live, 4 timed out, 5 the deployment failed (see docs/cli.md).
+
+With --server (or $SHIPLOG_SERVER), read a shiplog server's API instead of
+the store, with the API token in $SHIPLOG_TOKEN or --token-file.`,
 		Example: `  shiplog where 4d09b7b
   shiplog where '#123' -o json
-  shiplog where 4d09b7b --env prod --wait 10m`,
+  shiplog where 4d09b7b --env prod --wait 10m
+  SHIPLOG_TOKEN=… shiplog where "$GITHUB_SHA" --env prod --wait 15m --server https://shiplog.example.com`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := f.Config(cmd)
@@ -69,6 +76,9 @@ Exit codes: 0 live, 4 timed out, 5 the deployment failed (see docs/cli.md).`,
 			if _, err := parseRef(opts.Ref); err != nil {
 				return cmdutil.UsageError(err)
 			}
+			if opts.Client, err = f.Client(cmd, opts.Remote); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -78,6 +88,7 @@ Exit codes: 0 live, 4 timed out, 5 the deployment failed (see docs/cli.md).`,
 	cmd.Flags().StringVar(&opts.Env, "env", "", "only this environment (needed by --wait)")
 	cmd.Flags().DurationVar(&opts.Wait, "wait", 0, "wait up to this long for the change to be live in --env")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "table, json or yaml")
+	cmdutil.AddRemoteFlags(cmd, &opts.Remote)
 	return cmd
 }
 
@@ -108,15 +119,31 @@ func parseRef(ref string) (trace.Query, error) {
 
 func run(ctx context.Context, opts *Options) error {
 	q, _ := parseRef(opts.Ref)
-	st, eng, err := opts.Factory.OpenEngine(ctx, opts.Config, opts.Now)
-	if err != nil {
-		return err
+	var find func(context.Context) ([]trace.Trace, error)
+	where := "in the store"
+	if c := opts.Client; c != nil {
+		find, where = remoteTraces(c, q), "on "+c.URL()
+	} else {
+		st, eng, err := opts.Factory.OpenEngine(ctx, opts.Config, opts.Now)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		find = func(ctx context.Context) ([]trace.Trace, error) { return eng.Traces(ctx, q) }
 	}
-	defer st.Close()
 	deadline := opts.Now().Add(opts.Wait)
 	for {
-		traces, err := eng.Traces(ctx, q)
-		if err != nil {
+		traces, err := find(ctx)
+		switch {
+		case err == nil:
+		case opts.Wait > 0 && cmdutil.IsTransient(err) && opts.Now().Before(deadline):
+			// The server is restarting, overloaded or out of reach: keep waiting.
+			fmt.Fprintf(opts.Factory.IO.ErrOut, "shiplog where: %v; trying again in %s\n", err, opts.Interval)
+			if err := sleep(ctx, opts.Interval); err != nil {
+				return err
+			}
+			continue
+		default:
 			return err
 		}
 		if opts.Env != "" {
@@ -129,7 +156,7 @@ func run(ctx context.Context, opts *Options) error {
 			}
 			switch {
 			case len(traces) == 0:
-				return fmt.Errorf("no change matches %q in the store", opts.Ref)
+				return fmt.Errorf("no change matches %q %s", opts.Ref, where)
 			case opts.Wait > 0 && state == "failed":
 				return &cmdutil.ExitError{Code: ExitFailed, Err: fmt.Errorf("the deployment of %s to %s failed", opts.Ref, opts.Env)}
 			case opts.Wait > 0 && state == "":
@@ -137,11 +164,32 @@ func run(ctx context.Context, opts *Options) error {
 			}
 			return nil
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(opts.Interval):
+		if err := sleep(ctx, opts.Interval); err != nil {
+			return err
 		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// remoteTraces reads the traces of q from the server's /api/v1/traces, at
+// each call: --wait polls it.
+func remoteTraces(c *cmdutil.Client, q trace.Query) func(context.Context) ([]trace.Trace, error) {
+	return func(ctx context.Context) ([]trace.Trace, error) {
+		p := cmdutil.Query("sha", q.SHA, "branch", q.Branch)
+		if q.PR != 0 {
+			p.Set("pr", strconv.FormatInt(q.PR, 10))
+		}
+		return cmdutil.GetAll[trace.Trace](ctx, c, "/api/v1/traces", p)
 	}
 }
 
