@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
-	"net/url"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -65,38 +63,9 @@ func stores(t *testing.T) map[string]opener {
 	}
 }
 
-var schemaSeq atomic.Int64
-
 // tempSchema returns a DSN that reaches a new schema of the test
 // database, dropped at the end; it skips without a test DSN (fails under CI).
-func tempSchema(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("SHIPLOG_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("SHIPLOG_TEST_POSTGRES_DSN is not set: CI must run the PostgreSQL tests")
-		}
-		t.Skip("SHIPLOG_TEST_POSTGRES_DSN is not set; run .ci/start-postgres and export its output")
-	}
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = admin.Close() })
-	schema := fmt.Sprintf("shiplog_engine_%d_%d", time.Now().UnixNano(), schemaSeq.Add(1))
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = admin.Exec("DROP SCHEMA " + schema + " CASCADE") })
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+func tempSchema(t *testing.T) string { return storetest.PostgresSchema(t, "engine") }
 
 func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 5*time.Minute)

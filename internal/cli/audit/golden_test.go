@@ -21,25 +21,10 @@ func newCmd(f *cmdutil.Factory) *cobra.Command {
 // server: the same bytes but for when and how fast the trail was generated
 // (go test -update rewrites the files).
 func TestGolden(t *testing.T) {
-	fx := clitest.New(t)
-	tests := []struct {
-		name, golden string
-		args         []string
-	}{
-		{"csv", "audit.csv", nil},
-		{"json", "audit.json", []string{"--format", "json"}},
-		{"prod csv", "audit-prod.csv", []string{"--env", "prod", "--since", "2w"}},
-		{"team json", "audit-platform.json", []string{"--team", "platform", "--format", "json"}},
-	}
-	for _, tc := range tests {
-		for _, m := range fx.Modes() {
-			t.Run(tc.name+"/"+m.Name, func(t *testing.T) {
-				out, err := clitest.Exec(t, m.Env, newCmd, append(tc.args, m.Args...)...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				clitest.Golden(t, tc.golden, clitest.GeneratedJSON.Apply(out), m.Write)
-			})
-		}
-	}
+	clitest.RunGolden(t, newCmd, []clitest.Case{
+		{Name: "csv", Golden: "audit.csv", Args: nil},
+		{Name: "json", Golden: "audit.json", Args: []string{"--format", "json"}},
+		{Name: "prod csv", Golden: "audit-prod.csv", Args: []string{"--env", "prod", "--since", "2w"}},
+		{Name: "team json", Golden: "audit-platform.json", Args: []string{"--team", "platform", "--format", "json"}},
+	}, clitest.GeneratedJSON)
 }

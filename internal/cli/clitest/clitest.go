@@ -346,3 +346,31 @@ func diff(want, got string) string {
 	}
 	return "(same lines, different bytes)"
 }
+
+// Case is one golden-output case: the command's arguments and the golden
+// file its output must equal.
+type Case struct {
+	Name, Golden string
+	Args         []string
+}
+
+// RunGolden runs every case in every mode (on the store, then through a
+// server) and compares the output, after masks, with its golden file.
+func RunGolden(t *testing.T, newCmd func(*cmdutil.Factory) *cobra.Command, cases []Case, masks ...Mask) {
+	t.Helper()
+	fx := New(t)
+	for _, tc := range cases {
+		for _, m := range fx.Modes() {
+			t.Run(tc.Name+"/"+m.Name, func(t *testing.T) {
+				out, err := Exec(t, m.Env, newCmd, append(tc.Args, m.Args...)...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, mk := range masks {
+					out = mk.Apply(out)
+				}
+				Golden(t, tc.Golden, out, m.Write)
+			})
+		}
+	}
+}

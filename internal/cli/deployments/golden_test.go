@@ -20,25 +20,10 @@ func newCmd(f *cmdutil.Factory) *cobra.Command {
 // TestGolden checks the output, table and JSON, on the store and through a
 // server: the same bytes (go test -update rewrites the files).
 func TestGolden(t *testing.T) {
-	fx := clitest.New(t)
-	tests := []struct {
-		name, golden string
-		args         []string
-	}{
-		{"table", "deployments.txt", nil},
-		{"json", "deployments.json", []string{"-o", "json"}},
-		{"one app in one environment since", "deployments-checkout-prod.txt", []string{"--app", "checkout", "--env", "prod", "--since", "2w"}},
-		{"yaml", "deployments-gateway.yaml", []string{"--app", "gateway", "-o", "yaml"}},
-	}
-	for _, tc := range tests {
-		for _, m := range fx.Modes() {
-			t.Run(tc.name+"/"+m.Name, func(t *testing.T) {
-				out, err := clitest.Exec(t, m.Env, newCmd, append(tc.args, m.Args...)...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				clitest.Golden(t, tc.golden, out, m.Write)
-			})
-		}
-	}
+	clitest.RunGolden(t, newCmd, []clitest.Case{
+		{Name: "table", Golden: "deployments.txt", Args: nil},
+		{Name: "json", Golden: "deployments.json", Args: []string{"-o", "json"}},
+		{Name: "one app in one environment since", Golden: "deployments-checkout-prod.txt", Args: []string{"--app", "checkout", "--env", "prod", "--since", "2w"}},
+		{Name: "yaml", Golden: "deployments-gateway.yaml", Args: []string{"--app", "gateway", "-o", "yaml"}},
+	})
 }

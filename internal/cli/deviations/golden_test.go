@@ -20,28 +20,13 @@ func newCmd(f *cmdutil.Factory) *cobra.Command {
 // TestGolden checks the output, table and JSON, on the store and through a
 // server: the same bytes (go test -update rewrites the files).
 func TestGolden(t *testing.T) {
-	fx := clitest.New(t)
-	tests := []struct {
-		name, golden string
-		args         []string
-	}{
-		{"table", "deviations.txt", nil},
-		{"json", "deviations.json", []string{"-o", "json"}},
-		{"critical in prod", "deviations-critical-prod.txt", []string{"--env", "prod", "--severity", "critical"}},
-		{"one rule of one team json", "deviations-payments-not-pinned.json", []string{"--team", "payments", "--rule", "image-not-pinned", "-o", "json"}},
-	}
-	for _, tc := range tests {
-		for _, m := range fx.Modes() {
-			t.Run(tc.name+"/"+m.Name, func(t *testing.T) {
-				out, err := clitest.Exec(t, m.Env, newCmd, append(tc.args, m.Args...)...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				clitest.Golden(t, tc.golden, out, m.Write)
-			})
-		}
-	}
-	for _, m := range fx.Modes() {
+	clitest.RunGolden(t, newCmd, []clitest.Case{
+		{Name: "table", Golden: "deviations.txt", Args: nil},
+		{Name: "json", Golden: "deviations.json", Args: []string{"-o", "json"}},
+		{Name: "critical in prod", Golden: "deviations-critical-prod.txt", Args: []string{"--env", "prod", "--severity", "critical"}},
+		{Name: "one rule of one team json", Golden: "deviations-payments-not-pinned.json", Args: []string{"--team", "payments", "--rule", "image-not-pinned", "-o", "json"}},
+	})
+	for _, m := range clitest.New(t).Modes() {
 		t.Run("unknown rule/"+m.Name, func(t *testing.T) {
 			_, err := clitest.Exec(t, m.Env, newCmd, append([]string{"--rule", "no-such-rule"}, m.Args...)...)
 			if cmdutil.ExitCode(err) != cmdutil.ExitUsage {

@@ -20,25 +20,10 @@ func newCmd(f *cmdutil.Factory) *cobra.Command {
 // TestGolden checks the output, table and JSON, on the store and through a
 // server: the same bytes (go test -update rewrites the files).
 func TestGolden(t *testing.T) {
-	fx := clitest.New(t)
-	tests := []struct {
-		name, golden string
-		args         []string
-	}{
-		{"table", "metrics.txt", []string{"--since", "30d"}},
-		{"json", "metrics.json", []string{"--since", "30d", "-o", "json"}},
-		{"before and after table", "metrics-before-after.txt", []string{"--since", "4w", "--before-after", "2026-03-02"}},
-		{"team and environments json", "metrics-payments.json", []string{"--since", "30d", "--team", "payments", "--env", "prod", "--env", "staging", "-o", "json"}},
-	}
-	for _, tc := range tests {
-		for _, m := range fx.Modes() {
-			t.Run(tc.name+"/"+m.Name, func(t *testing.T) {
-				out, err := clitest.Exec(t, m.Env, newCmd, append(tc.args, m.Args...)...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				clitest.Golden(t, tc.golden, out, m.Write)
-			})
-		}
-	}
+	clitest.RunGolden(t, newCmd, []clitest.Case{
+		{Name: "table", Golden: "metrics.txt", Args: []string{"--since", "30d"}},
+		{Name: "json", Golden: "metrics.json", Args: []string{"--since", "30d", "-o", "json"}},
+		{Name: "before and after table", Golden: "metrics-before-after.txt", Args: []string{"--since", "4w", "--before-after", "2026-03-02"}},
+		{Name: "team and environments json", Golden: "metrics-payments.json", Args: []string{"--since", "30d", "--team", "payments", "--env", "prod", "--env", "staging", "-o", "json"}},
+	})
 }

@@ -21,26 +21,11 @@ func newCmd(f *cmdutil.Factory) *cobra.Command {
 // through a server: the same bytes but for when and how fast it was
 // generated (go test -update rewrites the files).
 func TestGolden(t *testing.T) {
-	fx := clitest.New(t)
-	tests := []struct {
-		name, golden string
-		args         []string
-	}{
-		{"markdown", "report.md", []string{"--since", "30d", "--before-after", "2026-03-02"}},
-		{"html", "report.html", []string{"--since", "30d", "--before-after", "2026-03-02", "--format", "html"}},
-		{"json", "report.json", []string{"--since", "30d", "--before-after", "2026-03-02", "--format", "json"}},
-		{"team markdown", "report-payments.md", []string{"--since", "6w", "--team", "payments", "--env", "prod", "--env", "staging"}},
-		{"app json", "report-gateway.json", []string{"--since", "30d", "--app", "gateway", "--format", "json"}},
-	}
-	for _, tc := range tests {
-		for _, m := range fx.Modes() {
-			t.Run(tc.name+"/"+m.Name, func(t *testing.T) {
-				out, err := clitest.Exec(t, m.Env, newCmd, append(tc.args, m.Args...)...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				clitest.Golden(t, tc.golden, clitest.GeneratedJSON.Apply(clitest.GeneratedText.Apply(out)), m.Write)
-			})
-		}
-	}
+	clitest.RunGolden(t, newCmd, []clitest.Case{
+		{Name: "markdown", Golden: "report.md", Args: []string{"--since", "30d", "--before-after", "2026-03-02"}},
+		{Name: "html", Golden: "report.html", Args: []string{"--since", "30d", "--before-after", "2026-03-02", "--format", "html"}},
+		{Name: "json", Golden: "report.json", Args: []string{"--since", "30d", "--before-after", "2026-03-02", "--format", "json"}},
+		{Name: "team markdown", Golden: "report-payments.md", Args: []string{"--since", "6w", "--team", "payments", "--env", "prod", "--env", "staging"}},
+		{Name: "app json", Golden: "report-gateway.json", Args: []string{"--since", "30d", "--app", "gateway", "--format", "json"}},
+	}, clitest.GeneratedText, clitest.GeneratedJSON)
 }

@@ -21,28 +21,13 @@ func newCmd(f *cmdutil.Factory) *cobra.Command {
 // TestGolden checks the output, table and JSON, on the store and through a
 // server: the same bytes (go test -update rewrites the files).
 func TestGolden(t *testing.T) {
-	fx := clitest.New(t)
-	tests := []struct {
-		name, golden string
-		args         []string
-	}{
-		{"table", "status.txt", nil},
-		{"json", "status.json", []string{"-o", "json"}},
-		{"yaml", "status.yaml", []string{"-o", "yaml"}},
-		{"prod table", "status-prod.txt", []string{"--env", "prod"}},
-		{"team json", "status-team-platform.json", []string{"--team", "platform", "-o", "json"}},
-	}
-	for _, tc := range tests {
-		for _, m := range fx.Modes() {
-			t.Run(tc.name+"/"+m.Name, func(t *testing.T) {
-				out, err := clitest.Exec(t, m.Env, newCmd, append(tc.args, m.Args...)...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				clitest.Golden(t, tc.golden, out, m.Write)
-			})
-		}
-	}
+	clitest.RunGolden(t, newCmd, []clitest.Case{
+		{Name: "table", Golden: "status.txt", Args: nil},
+		{Name: "json", Golden: "status.json", Args: []string{"-o", "json"}},
+		{Name: "yaml", Golden: "status.yaml", Args: []string{"-o", "yaml"}},
+		{Name: "prod table", Golden: "status-prod.txt", Args: []string{"--env", "prod"}},
+		{Name: "team json", Golden: "status-team-platform.json", Args: []string{"--team", "platform", "-o", "json"}},
+	})
 }
 
 // TestServerRefuses checks what a command says when the real server

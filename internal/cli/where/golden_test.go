@@ -28,28 +28,13 @@ func newCmd(f *cmdutil.Factory) *cobra.Command {
 // TestGolden checks the output, table and JSON, on the store and through a
 // server: the same bytes (go test -update rewrites the files).
 func TestGolden(t *testing.T) {
-	fx := clitest.New(t)
-	tests := []struct {
-		name, golden string
-		args         []string
-	}{
-		{"pull request table", "pr-101.txt", []string{"#101"}},
-		{"pull request json", "pr-101.json", []string{"#101", "-o", "json"}},
-		{"sha in one environment", "sha-3-staging.txt", []string{"3333333", "--env", "staging"}},
-		{"branch json", "branch-rate-limits.json", []string{"rate-limits", "-o", "json"}},
-		{"rolled back change", "sha-2.txt", []string{"2222222"}},
-	}
-	for _, tc := range tests {
-		for _, m := range fx.Modes() {
-			t.Run(tc.name+"/"+m.Name, func(t *testing.T) {
-				out, err := clitest.Exec(t, m.Env, newCmd, append(tc.args, m.Args...)...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				clitest.Golden(t, tc.golden, out, m.Write)
-			})
-		}
-	}
+	clitest.RunGolden(t, newCmd, []clitest.Case{
+		{Name: "pull request table", Golden: "pr-101.txt", Args: []string{"#101"}},
+		{Name: "pull request json", Golden: "pr-101.json", Args: []string{"#101", "-o", "json"}},
+		{Name: "sha in one environment", Golden: "sha-3-staging.txt", Args: []string{"3333333", "--env", "staging"}},
+		{Name: "branch json", Golden: "branch-rate-limits.json", Args: []string{"rate-limits", "-o", "json"}},
+		{Name: "rolled back change", Golden: "sha-2.txt", Args: []string{"2222222"}},
+	})
 }
 
 // TestWaitServer is --wait through a server: the exit codes of the store.

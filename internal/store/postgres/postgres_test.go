@@ -2,36 +2,15 @@ package postgres_test
 
 import (
 	"context"
-	"database/sql"
-	"fmt"
-	"net/url"
 	"os"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/shiplog-dev/shiplog/internal/store"
 	"github.com/shiplog-dev/shiplog/internal/store/postgres"
 	"github.com/shiplog-dev/shiplog/internal/store/storetest"
 )
 
-// dsnEnv names the variable holding the test server's DSN. Under CI the
-// PostgreSQL tests must run: a missing DSN fails them instead of skipping.
-const dsnEnv = "SHIPLOG_TEST_POSTGRES_DSN"
-
-func testDSN(t testing.TB) string {
-	t.Helper()
-	dsn := os.Getenv(dsnEnv)
-	if dsn == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is not set: CI must run the PostgreSQL store tests (.ci/run starts the server)", dsnEnv)
-		}
-		t.Skipf("%s is not set; run .ci/start-postgres and export its output", dsnEnv)
-	}
-	return dsn
-}
-
-var schemaSeq atomic.Int64
+func testDSN(t testing.TB) string { return storetest.PostgresDSN(t) }
 
 func TestMain(m *testing.M) {
 	storetest.KillChild(func(ctx context.Context, dsn string) (*store.Store, error) {
@@ -68,25 +47,8 @@ func TestKillDuringAppend(t *testing.T) {
 // returns the DSN that reaches that schema.
 func openTempDSN(t testing.TB) (*store.Store, string) {
 	t.Helper()
-	dsn := testDSN(t)
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = admin.Close() })
-	schema := fmt.Sprintf("shiplog_test_%d_%d", time.Now().UnixNano(), schemaSeq.Add(1))
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = admin.Exec("DROP SCHEMA " + schema + " CASCADE") })
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	s, err := postgres.Open(context.Background(), u.String(), store.Options{})
+	dsn := storetest.PostgresSchema(t, "test")
+	s, err := postgres.Open(context.Background(), dsn, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +56,7 @@ func openTempDSN(t testing.TB) (*store.Store, string) {
 	if _, err := s.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return s, u.String()
+	return s, dsn
 }
 
 func TestConformance(t *testing.T) {
