@@ -116,7 +116,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		_ = st.Close()
 		return nil, err
 	}
-	az, err := auth.New(auth.Options{Config: cfg.Auth, Store: st, Logger: log})
+	az, err := auth.New(auth.Options{Config: cfg.Auth, Store: st, Logger: log, ConfigText: cfg.String()})
 	if err != nil {
 		_ = st.Close()
 		return nil, err

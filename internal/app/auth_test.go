@@ -277,38 +277,49 @@ func TestRateLimitOnBadCredentials(t *testing.T) {
 	}
 }
 
+// scopedPaths are every read route a money-scoped principal is checked on.
+var scopedPaths = []string{
+	"/api/v1/apps", "/api/v1/deployments?since=30d", "/api/v1/traces?author=zed", "/api/v1/traces?sha=" + shaOf('2')[:8],
+	"/api/v1/traces?author=ann", "/api/v1/metrics?since=30d&detail=true", "/api/v1/audit?since=30d", "/api/v1/audit?since=30d&format=csv",
+	"/api/v1/deviations?since=30d", "/api/v1/status", "/api/v1/report?since=30d", "/api/v1/deployment-records?since=30d", "/", "/apps",
+	"/apps/zebracat", "/changes?q=" + shaOf('2')[:8], "/delivery?since=30d", "/delivery/deployments?since=30d", "/audit?since=30d",
+	"/policies?since=30d",
+}
+
+// assertNoZoo requests every scoped path with the scoped principal's
+// credentials (header name, value) and an unscoped one's: nothing of team
+// zoo may show to the first.
+func assertNoZoo(t *testing.T, s *tokenServer, scoped, unscoped []string) {
+	t.Helper()
+	for _, p := range scopedPaths {
+		unscopedCode, _, unscopedBody := s.do(t, "GET", p, "", nil, unscoped...)
+		code, _, body := s.do(t, "GET", p, "", nil, scoped...)
+		if code >= 400 && p != "/apps/zebracat" {
+			t.Errorf("%s: got %d %s", p, code, clip(body))
+			continue
+		}
+		if p == "/apps/zebracat" { // a hidden app is not found, like one that does not exist
+			if code != http.StatusNotFound || unscopedCode != http.StatusOK {
+				t.Errorf("%s: got %d for the scoped principal and %d for the unscoped one, want 404 and 200", p, code, unscopedCode)
+			}
+			continue
+		}
+		if strings.Contains(body, "zebracat") || strings.Contains(body, shaOf('2')[:12]) || strings.Contains(body, "zoo/") {
+			t.Errorf("%s: the money-scoped principal sees team zoo's data:\n%s", p, clip(body))
+		}
+		if p == "/api/v1/apps" && (!strings.Contains(body, "ledger") || !strings.Contains(unscopedBody, "zebracat")) {
+			t.Errorf("%s: scoped %s / unscoped %s: want ledger for the scoped principal, both for the unscoped one", p, clip(body), clip(unscopedBody))
+		}
+	}
+}
+
 // TestScopedPrincipalSeesOnlyItsTeam checks every API endpoint, the
 // exports, the pages and the live stream with a token limited to team
 // money: nothing of team zoo's app shows, not even in a count.
 func TestScopedPrincipalSeesOnlyItsTeam(t *testing.T) {
 	s := startTokenServer(t)
 	scoped, all := s.tok["money-viewer"], s.tok["viewer"]
-	paths := []string{
-		"/api/v1/apps", "/api/v1/deployments?since=30d", "/api/v1/traces?author=zed", "/api/v1/traces?sha=" + shaOf('2')[:8],
-		"/api/v1/traces?author=ann", "/api/v1/metrics?since=30d&detail=true", "/api/v1/audit?since=30d", "/api/v1/audit?since=30d&format=csv",
-		"/api/v1/deviations?since=30d", "/api/v1/status", "/api/v1/report?since=30d", "/api/v1/deployment-records?since=30d", "/", "/apps", "/apps/zebracat", "/changes?q=" + shaOf('2')[:8], "/delivery?since=30d",
-		"/delivery/deployments?since=30d", "/audit?since=30d", "/policies?since=30d",
-	}
-	for _, p := range paths {
-		unscopedCode, _, unscoped := s.do(t, "GET", p, all, nil)
-		code, _, body := s.do(t, "GET", p, scoped, nil)
-		if code >= 500 {
-			t.Errorf("%s: got %d %s", p, code, body)
-			continue
-		}
-		if p == "/apps/zebracat" { // a hidden app is not found, like one that does not exist
-			if code != http.StatusNotFound || unscopedCode != http.StatusOK {
-				t.Errorf("%s: got %d for the scoped token, want 404 (and the app's page for the unscoped one)", p, code)
-			}
-			continue
-		}
-		if strings.Contains(body, "zebracat") || strings.Contains(body, shaOf('2')[:12]) || strings.Contains(body, "zoo/") {
-			t.Errorf("%s: the money-scoped token sees team zoo's data:\n%s", p, clip(body))
-		}
-		if p == "/api/v1/apps" && (!strings.Contains(body, "ledger") || !strings.Contains(unscoped, "zebracat")) {
-			t.Errorf("%s: scoped %s / unscoped %s: want ledger for the scoped token, both for the unscoped one", p, clip(body), clip(unscoped))
-		}
-	}
+	assertNoZoo(t, s, []string{"Authorization", "Bearer " + scoped}, []string{"Authorization", "Bearer " + all})
 	// Counts: the scoped metrics count one deployment, the unscoped two.
 	for tok, want := range map[string]int{scoped: 1, all: 2} {
 		_, _, body := s.do(t, "GET", "/api/v1/deployments?since=30d", tok, nil)
@@ -562,5 +573,16 @@ func TestOpenAPIDocumentsEveryAPIRoute(t *testing.T) {
 		if _, ok := doc.Paths[path][strings.ToLower(method)]; !ok {
 			t.Errorf("%s is not in docs/api/openapi.yaml", r.Pattern)
 		}
+	}
+}
+
+func TestAdminSeesConfigMasked(t *testing.T) {
+	s := startTokenServer(t, func(c *config.Config) { c.Ingest.Token = "hunter2-ingest" })
+	code, hdr, body := s.do(t, "GET", "/api/v1/config", s.tok["admin"], nil)
+	if code != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "application/yaml") || !strings.Contains(body, "mode: token") || strings.Contains(body, "hunter2") {
+		t.Errorf("config for an admin: %d %s\n%s\nwant the YAML with secrets masked", code, hdr.Get("Content-Type"), body)
+	}
+	if code, _, _ := s.do(t, "GET", "/api/v1/config", s.tok["money-operator"], nil); code != 403 {
+		t.Errorf("config for an operator: got %d, want 403", code)
 	}
 }

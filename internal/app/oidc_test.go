@@ -128,6 +128,14 @@ func TestOIDCSignIn(t *testing.T) {
 		}
 	})
 
+	t.Run("a team-scoped user sees only their team", func(t *testing.T) {
+		p.SignIn(oidctest.User{Subject: "u-mo", Email: "mo@example.com", Groups: []string{"money-devs"}})
+		_, hdr, _, _ := signIn(t, s)
+		p.SignIn(oidctest.User{Subject: "u-pat", Email: "pat@example.com", Groups: []string{"platform"}})
+		_, admin, _, _ := signIn(t, s)
+		assertNoZoo(t, s, []string{"Cookie", sessionCookie(hdr)}, []string{"Cookie", sessionCookie(admin)})
+	})
+
 	t.Run("admin group", func(t *testing.T) {
 		p.SignIn(oidctest.User{Subject: "u-pat", Email: "pat@example.com", Groups: []string{"platform"}})
 		_, hdr, _, _ := signIn(t, s)

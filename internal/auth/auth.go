@@ -35,6 +35,9 @@ type Options struct {
 	Store  *store.Store
 	Logger *slog.Logger
 	Now    func() time.Time
+	// ConfigText is the effective configuration with secrets masked, shown
+	// to admins at /api/v1/config.
+	ConfigText string
 	// HTTPClient talks to the OIDC provider (default: http.DefaultClient's
 	// transport with a 10 s timeout).
 	HTTPClient *http.Client
@@ -56,6 +59,7 @@ type Auth struct {
 	log  *slog.Logger
 	now  func() time.Time
 	oidc *oidcClient // mode oidc
+	configText string
 
 	limiters *limiters
 
@@ -78,7 +82,7 @@ func New(opts Options) (*Auth, error) {
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
-	a := &Auth{cfg: opts.Config, st: opts.Store, log: opts.Logger, now: opts.Now, tokenSeen: map[string]time.Time{},
+	a := &Auth{cfg: opts.Config, st: opts.Store, log: opts.Logger, now: opts.Now, tokenSeen: map[string]time.Time{}, configText: opts.ConfigText,
 		limiters: newLimiters(opts.Config.RateLimit, opts.Now)}
 	if a.cfg.Mode == config.AuthOIDC {
 		a.oidc = newOIDCClient(opts.Config, opts.HTTPClient)

@@ -25,6 +25,7 @@ var Routes = []Rule{
 	{Pattern: "POST /api/v1/tokens", Need: Admin, API: true},
 	{Pattern: "DELETE /api/v1/tokens/{id}", Need: Admin, API: true},
 	{Pattern: "GET /api/v1/access-log", Need: Admin, API: true},
+	{Pattern: "GET /api/v1/config", Need: Admin, API: true},
 }
 
 // Register mounts the sign-in, sign-out, token and access-log routes.
@@ -38,6 +39,14 @@ func (a *Auth) Register(r *Router) {
 	r.HandleFunc("POST /api/v1/tokens", a.createToken)
 	r.HandleFunc("DELETE /api/v1/tokens/{id}", a.revokeToken)
 	r.HandleFunc("GET /api/v1/access-log", a.accessLog)
+	r.HandleFunc("GET /api/v1/config", a.config)
+}
+
+// config shows the effective configuration, secrets masked, as YAML.
+func (a *Auth) config(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte(a.configText))
 }
 
 const loginCSRFCookie = "shiplog_login_csrf"
