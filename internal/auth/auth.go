@@ -54,11 +54,11 @@ const (
 
 // Auth checks requests. Use New.
 type Auth struct {
-	cfg  config.Auth
-	st   *store.Store
-	log  *slog.Logger
-	now  func() time.Time
-	oidc *oidcClient // mode oidc
+	cfg        config.Auth
+	st         *store.Store
+	log        *slog.Logger
+	now        func() time.Time
+	oidc       *oidcClient // mode oidc
 	configText string
 
 	limiters *limiters
