@@ -202,7 +202,7 @@ func BuildPartition(p Partition, l Lookup, cfg Config) []Deployment {
 		cfg.Hotfix = DefaultHotfix
 	}
 	ae := appEnv{p.App, p.Env}
-	deps := unify(p.Deployments, cfg.Now)
+	deps := unify(p.Deployments, p.Revisions, cfg.Now)
 	x := newIndex(p, l)
 	timeBySync(deps, x)
 	lastSource := ""
@@ -241,7 +241,27 @@ func BuildPartition(p Partition, l Lookup, cfg Config) []Deployment {
 // unify merges the records (of one app and environment) that describe the
 // same deployment: the same manifest commit or, lacking one, the same
 // artifact. The live time comes from the most direct source.
-func unify(recs []delivery.DeploymentRecord, now time.Time) []Deployment {
+//
+// A Knative record names the image by the digest it resolved to, while Git
+// and Argo CD name it as the manifest wrote it (often a tag): the record's
+// revision tells both (revs), so they still meet.
+func unify(recs []delivery.DeploymentRecord, revs []delivery.RevisionRecord, now time.Time) []Deployment {
+	revByName := make(map[string]*delivery.RevisionRecord, len(revs))
+	for i := range revs {
+		revByName[revs[i].Name] = &revs[i]
+	}
+	// keys are the names a record's artifact goes by.
+	keys := func(r delivery.DeploymentRecord) []string {
+		k := []string{artifactKey(r.Artifact)}
+		if rv := revByName[r.Revision]; r.Revision != "" && rv != nil {
+			for _, a := range []string{rv.Image, rv.Digest} {
+				if a != "" && !slices.Contains(k, artifactKey(a)) {
+					k = append(k, artifactKey(a))
+				}
+			}
+		}
+		return k
+	}
 	type group struct {
 		d    *Deployment
 		best int
@@ -266,13 +286,18 @@ func unify(recs []delivery.DeploymentRecord, now time.Time) []Deployment {
 			// The latest deployment of the same artifact that went live at
 			// most an hour after this record, when one of the two lacks a
 			// manifest commit (a Knative revision, a CDEvent).
-			cands := byArtifact[artifactKey(r.Artifact)]
-			for i := len(cands) - 1; i >= 0; i-- {
-				c := cands[i]
-				if !c.d.LiveAt.After(r.Time.Add(time.Hour)) {
-					if r.ManifestCommit == "" || c.d.ManifestCommit == "" {
-						g = c
+			for _, k := range keys(r) {
+				cands := byArtifact[k]
+				for i := len(cands) - 1; i >= 0; i-- {
+					c := cands[i]
+					if !c.d.LiveAt.After(r.Time.Add(time.Hour)) {
+						if r.ManifestCommit == "" || c.d.ManifestCommit == "" {
+							g = c
+						}
+						break
 					}
+				}
+				if g != nil {
 					break
 				}
 			}
@@ -288,10 +313,11 @@ func unify(recs []delivery.DeploymentRecord, now time.Time) []Deployment {
 		if r.ManifestCommit != "" {
 			byCommit[r.ManifestCommit] = g
 		}
-		k := artifactKey(r.Artifact)
-		if !slices.Contains(byArtifact[k], g) {
-			byArtifact[k] = append(byArtifact[k], g)
-			slices.SortStableFunc(byArtifact[k], func(a, b *group) int { return a.d.LiveAt.Compare(b.d.LiveAt) })
+		for _, k := range keys(r) {
+			if !slices.Contains(byArtifact[k], g) {
+				byArtifact[k] = append(byArtifact[k], g)
+				slices.SortStableFunc(byArtifact[k], func(a, b *group) int { return a.d.LiveAt.Compare(b.d.LiveAt) })
+			}
 		}
 	}
 	out := make([]Deployment, 0, len(groups))
