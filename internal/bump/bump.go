@@ -6,6 +6,10 @@
 // workloads (Knative Services, Deployments, StatefulSets, DaemonSets, Jobs,
 // CronJobs, Pods), kustomization images[] (newName/newTag/digest), and Helm
 // values (image.repository + image.tag, or image: "repo:tag").
+//
+// PinTraffic edits a Knative Service the same way: it writes (or replaces)
+// the spec.traffic block that pins all traffic to one revision, and leaves
+// the rest of the file alone.
 package bump
 
 import (

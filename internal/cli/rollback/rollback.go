@@ -1,6 +1,8 @@
 // Package rollback is `shiplog rollback`: prepare the GitOps rollback of an
-// app in an environment as a commit on a new branch. It never touches a
-// cluster: the rollback takes effect when the branch is merged and synced.
+// app in an environment as a commit on a new branch — a revert, the earlier
+// image written back, or for a Knative Service a traffic pin to the earlier
+// revision. It never touches a cluster: the rollback takes effect when the
+// branch is merged and synced.
 package rollback
 
 import (
@@ -32,6 +34,7 @@ type Options struct {
 	Env     string
 	To      string // manifest commit prefix or artifact of the deployment to return to
 	Repo    string // working clone of the GitOps repository
+	Pin     bool   // Knative: pin the traffic to the target's revision instead of changing the image
 	Now     func() time.Time
 }
 
@@ -46,11 +49,20 @@ commit prefix or an image), else the latest earlier deployment that did not fail
 and runs another image — and prepare the rollback in the GitOps repository
 (--repo, a working clone) on a new branch: a git revert of the current manifest
 commit when the target is the deployment just before it, else the target's
-image written back into the manifest with the same edit as shiplog bump. It
-prints the commands to push the branch and open a pull request. It never
+image written back into the manifest with the same edit as shiplog bump.
+
+With --pin, for an app that runs as a Knative Service, the image stays and
+the Service's spec.traffic sends 100 % to the revision that served the
+target (the latest revision stays reachable with 0 % under the tag
+"latest"); an existing spec.traffic block is replaced, the rest of the file
+is left as it is. The revision must be known to shiplog and not
+garbage-collected.
+
+It prints the commands to push the branch and open a pull request. It never
 changes a cluster.`,
 		Example: `  shiplog rollback checkout --env prod --repo ./gitops
-  shiplog rollback checkout --env prod --repo ./gitops --to ghcr.io/acme/checkout:2.4.1`,
+  shiplog rollback checkout --env prod --repo ./gitops --to ghcr.io/acme/checkout:2.4.1
+  shiplog rollback checkout --env prod --repo ./gitops --pin`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := f.Config(cmd)
@@ -70,6 +82,7 @@ changes a cluster.`,
 	cmd.Flags().StringVar(&opts.Env, "env", "", "the environment to roll back")
 	cmd.Flags().StringVar(&opts.To, "to", "", "the deployment to return to: a manifest commit prefix or an image (default: the last good one)")
 	cmd.Flags().StringVar(&opts.Repo, "repo", "", "a working clone of the GitOps repository")
+	cmd.Flags().BoolVar(&opts.Pin, "pin", false, "Knative: pin all traffic to the target's revision (spec.traffic) instead of changing the image")
 	return cmd
 }
 
@@ -91,41 +104,35 @@ func run(ctx context.Context, opts *Options) error {
 	fmt.Fprintf(out, "current: %s (live %s, manifest %.7s)\ntarget:  %s (live %s, manifest %.7s)\n", plan.Current.Artifact,
 		plan.Current.LiveAt.UTC().Format(time.RFC3339), plan.Current.ManifestCommit, plan.Target.Artifact,
 		plan.Target.LiveAt.UTC().Format(time.RFC3339), plan.Target.ManifestCommit)
+	var pin *trafficPin
+	if opts.Pin {
+		// Everything is checked before the repository changes.
+		if pin, err = planPin(ctx, st, opts, plan); err != nil {
+			return err
+		}
+	}
 	branch := fmt.Sprintf("shiplog/rollback-%s-%s-%d", opts.App, opts.Env, opts.Now().Unix())
 	if err := git(ctx, opts.Repo, "checkout", "-q", "-b", branch); err != nil {
 		return err
 	}
 	subject := fmt.Sprintf("Roll back %s in %s to %s", opts.App, opts.Env, plan.Target.Artifact)
 	trailer := "\n\nShiplog-Rollback-Of: " + plan.Current.ManifestCommit
-	if plan.Revert {
+	switch {
+	case pin != nil:
+		subject = fmt.Sprintf("Pin %s in %s to revision %s", opts.App, opts.Env, pin.revision.Name)
+		if err := pin.write(ctx, opts.Repo, subject+trailer+"\nShiplog-Pinned-Revision: "+pin.revision.Name); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "committed %q on branch %s\n", subject, branch)
+		pin.notes(out)
+	case plan.Revert:
 		if err := git(ctx, opts.Repo, "revert", "--no-edit", plan.Current.ManifestCommit); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "reverted %.7s on branch %s\n", plan.Current.ManifestCommit, branch)
-	} else {
-		files, err := manifestFiles(ctx, st, plan.Current)
-		if err != nil {
+	default:
+		if err := writeImage(ctx, st, opts.Repo, plan); err != nil {
 			return err
-		}
-		for _, f := range files {
-			p := filepath.Join(opts.Repo, filepath.FromSlash(f))
-			content, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			next, changes, err := bump.Apply(f, content, bump.Request{Image: plan.Target.Artifact})
-			if err != nil {
-				return err
-			}
-			if len(changes) == 0 {
-				continue
-			}
-			if err := os.WriteFile(p, next, 0o644); err != nil {
-				return err
-			}
-			if err := git(ctx, opts.Repo, "add", "--", f); err != nil {
-				return err
-			}
 		}
 		if err := git(ctx, opts.Repo, "commit", "-q", "-m", subject+trailer); err != nil {
 			return err
@@ -136,6 +143,36 @@ func run(ctx context.Context, opts *Options) error {
 		fmt.Fprintln(out, "note: Argo CD syncs this app automatically: the rollback takes effect once the branch is merged; a change made in the cluster by hand would be undone by the next sync.")
 	}
 	fmt.Fprintf(out, "next:\n  git -C %s push -u origin %s\n  gh pr create --head %s --title %q\n", opts.Repo, branch, branch, subject)
+	return nil
+}
+
+// writeImage writes the target's image back into the files the current
+// manifest commit changed, and stages them.
+func writeImage(ctx context.Context, st *store.Store, repo string, plan rollbackplan.Plan) error {
+	files, err := manifestFiles(ctx, st, plan.Current)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		p := filepath.Join(repo, filepath.FromSlash(f))
+		content, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		next, changes, err := bump.Apply(f, content, bump.Request{Image: plan.Target.Artifact})
+		if err != nil {
+			return err
+		}
+		if len(changes) == 0 {
+			continue
+		}
+		if err := os.WriteFile(p, next, 0o644); err != nil {
+			return err
+		}
+		if err := git(ctx, repo, "add", "--", f); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
