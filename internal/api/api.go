@@ -159,6 +159,19 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 	return t, nil
 }
 
+// BeforeAfterAdoption is the before_after value that splits each app at
+// its own GitOps adoption date (engine.CompareAdoption).
+const BeforeAfterAdoption = "adoption"
+
+// parseBeforeAfter reads a before_after date, which must be inside the window.
+func parseBeforeAfter(v string, since, until time.Time) (time.Time, error) {
+	at, err := parseTime(v)
+	if err != nil || !at.After(since) || !at.Before(until) {
+		return at, bad("before_after: want a date inside the window or %q, got %q", BeforeAfterAdoption, v)
+	}
+	return at, nil
+}
+
 func parseTime(s string) (time.Time, error) {
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
 		return t, nil
@@ -374,10 +387,18 @@ func (a *API) metrics(r *http.Request) (any, error) {
 	default:
 		return nil, bad("detail: want true or false, got %q", q.Get("detail"))
 	}
-	if v := q.Get("before_after"); v != "" {
-		at, err := parseTime(v)
-		if err != nil || !at.After(since) || !at.Before(until) {
-			return nil, bad("before_after: want a date inside the window, got %q", v)
+	switch v := q.Get("before_after"); v {
+	case "":
+	case BeforeAfterAdoption:
+		c, err := a.eng.CompareAdoption(r.Context(), eq)
+		if err != nil {
+			return nil, err
+		}
+		resp.BeforeAfter = &c
+	default:
+		at, err := parseBeforeAfter(v, since, until)
+		if err != nil {
+			return nil, err
 		}
 		c := metrics.Compare(deps, rep.Filter, since, at, until, a.eng.Settings().Thresholds)
 		resp.BeforeAfter = &c

@@ -91,6 +91,14 @@ func TestEndpoints(t *testing.T) {
 		{"/api/v1/metrics?since=7d", 200, []string{`"deployments": 1`, `"lead_time_median_seconds": 14400`, `"trend": [`, `"deployment_frequency": "high"`}},
 		{"/api/v1/metrics?since=7d&env=staging&env=prod", 200, []string{`"deployments": 2`}},
 		{"/api/v1/metrics?since=7d&before_after=1999-01-01", 400, []string{`before_after: want a date inside the window`}},
+		// api adopted GitOps with its first manifest commit (staging, 02:00):
+		// its prod deployment (04:00) counts after, over 46 of the window's
+		// 168 hours.
+		{"/api/v1/metrics?since=7d&before_after=adoption", 200, []string{`"by": "adoption"`, `"app": "api"`, `"adopted_at": "2026-03-02T02:00:00Z"`,
+			`"source": "manifest"`, `"before_deployments": 0`, `"after_deployments": 1`, `"before_days": 5.083333333333333`,
+			`"after_days": 1.9166666666666667`, `"deployment_frequency_per_day": 0.5217391304347826`}},
+		{"/api/v1/report?since=7d&before_after=adoption", 200, []string{`"before_after": {`, `"by": "adoption"`, `"after_deployments": 1`}},
+		{"/api/v1/report?since=7d&before_after=never", 400, []string{`before_after: want a date inside the window or \"adoption\"`}},
 		{"/api/v1/audit?since=7d", 200, []string{`"approvers": [`, `"bob"`, `"pr": 5`, `"generation_ms":`}},
 	}
 	for _, tc := range tests {

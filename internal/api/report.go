@@ -33,6 +33,9 @@ type ReportQuery struct {
 	// BeforeAfter, when set, adds the KPIs before and after it; it must be
 	// inside the window.
 	BeforeAfter time.Time
+	// BeforeAfterAdoption, instead, adds the KPIs before and after each
+	// app's own GitOps adoption date (engine.CompareAdoption).
+	BeforeAfterAdoption bool
 }
 
 // BuildReport computes the report of q, generated at now: the DORA
@@ -49,7 +52,14 @@ func BuildReport(ctx context.Context, eng *engine.Engine, q ReportQuery, now tim
 	r.Traceability.Untraceable = nil
 	th := eng.Settings().Thresholds
 	r.Trend = metrics.Trend(full.Deployments, r.Metrics.Filter, q.Since, q.Until, 7*24*time.Hour, th)
-	if !q.BeforeAfter.IsZero() {
+	switch {
+	case q.BeforeAfterAdoption:
+		c, err := eng.CompareAdoption(ctx, q.Query)
+		if err != nil {
+			return Report{}, err
+		}
+		r.BeforeAfter = &c
+	case !q.BeforeAfter.IsZero():
 		c := metrics.Compare(full.Deployments, r.Metrics.Filter, q.Since, q.BeforeAfter, q.Until, th)
 		r.BeforeAfter = &c
 	}
@@ -75,7 +85,8 @@ func reportScope(q engine.Query) string {
 }
 
 // report is /api/v1/report: since, until, app, team, env (repeatable;
-// default the production environments) and before_after, as the flags of
+// default the production environments) and before_after (a date or
+// "adoption"), as the flags of
 // `shiplog report`.
 func (a *API) report(r *http.Request) (any, error) {
 	since, until, err := a.window(r)
@@ -84,12 +95,14 @@ func (a *API) report(r *http.Request) (any, error) {
 	}
 	q := r.URL.Query()
 	rq := ReportQuery{Query: a.scopeQuery(r, engine.Query{App: q.Get("app"), Team: q.Get("team"), Envs: q["env"], Since: since, Until: until})}
-	if v := q.Get("before_after"); v != "" {
-		at, err := parseTime(v)
-		if err != nil || !at.After(since) || !at.Before(until) {
-			return nil, bad("before_after: want a date inside the window, got %q", v)
+	switch v := q.Get("before_after"); v {
+	case "":
+	case BeforeAfterAdoption:
+		rq.BeforeAfterAdoption = true
+	default:
+		if rq.BeforeAfter, err = parseBeforeAfter(v, since, until); err != nil {
+			return nil, err
 		}
-		rq.BeforeAfter = at
 	}
 	return BuildReport(r.Context(), a.eng, rq, a.now())
 }

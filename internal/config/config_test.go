@@ -105,3 +105,38 @@ func TestApplyFlags(t *testing.T) {
 		t.Errorf("bad duration: %v", err)
 	}
 }
+
+func TestGitOpsAdoption(t *testing.T) {
+	c, err := Parse("shiplog.yaml", []byte("metrics:\n  gitops_adoption:\n    checkout: 2026-03-01\n    gateway: \"2026-03-05T12:00:00+01:00\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+	got := c.Metrics.AdoptionDates()
+	want := map[string]time.Time{"checkout": time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), "gateway": time.Date(2026, 3, 5, 11, 0, 0, 0, time.UTC)}
+	if len(got) != len(want) {
+		t.Fatalf("AdoptionDates = %v, want %v", got, want)
+	}
+	for app, w := range want {
+		if !got[app].Equal(w) {
+			t.Errorf("%s: %v, want %v", app, got[app], w)
+		}
+	}
+	if _, err := Parse("shiplog.yaml", []byte("metrics:\n  gitops_adoption:\n    checkout: [2026-03-01]\n")); err == nil || !strings.Contains(err.Error(), "line 3") {
+		t.Errorf("a list as a date: %v", err)
+	}
+	bad := Default()
+	bad.Metrics.GitOpsAdoption = map[string]string{"checkout": "March 1st", "": "2026-03-01", " api": "2026-03-01", "ok": "2026-02-30", "x\ny": "2026-03-01"}
+	err = bad.Validate()
+	if err == nil {
+		t.Fatal("Validate: no error")
+	}
+	for _, w := range []string{`metrics.gitops_adoption.checkout: "March 1st" is neither`, `metrics.gitops_adoption: "" is not an app name`,
+		`metrics.gitops_adoption: " api" is not an app name`, `metrics.gitops_adoption.ok: "2026-02-30"`, `"x\ny" is not an app name`} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q lacks %s", err, w)
+		}
+	}
+}

@@ -44,6 +44,9 @@ type Settings struct {
 	// Efficiency holds the efficiency definitions' settings; zero sprint
 	// settings take efficiency's defaults, Teams is filled from Teams.
 	Efficiency efficiency.Settings
+	// Adoption overrides the detected GitOps adoption date of these apps
+	// (config metrics.gitops_adoption).
+	Adoption map[string]time.Time
 }
 
 // Engine computes from one store. It is safe for concurrent use: requests

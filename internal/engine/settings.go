@@ -25,7 +25,7 @@ func SettingsFrom(cfg config.Config) Settings {
 	if b := t.RecoveryTime; b != (config.TierBounds[time.Duration]{}) {
 		th.RecoveryTime.Elite, th.RecoveryTime.High, th.RecoveryTime.Medium = b.Elite, b.High, b.Medium
 	}
-	out := Settings{Teams: cfg.TeamOf(), ProductionEnvs: cfg.Metrics.ProductionEnvs, Thresholds: th}
+	out := Settings{Teams: cfg.TeamOf(), ProductionEnvs: cfg.Metrics.ProductionEnvs, Thresholds: th, Adoption: cfg.Metrics.AdoptionDates()}
 	// Config.Validate has checked what follows; a zero value keeps the
 	// engine's default.
 	out.Policies = cfg.PolicyRules()

@@ -24,6 +24,8 @@ func TestGolden(t *testing.T) {
 		{Name: "table", Golden: "metrics.txt", Args: []string{"--since", "30d"}},
 		{Name: "json", Golden: "metrics.json", Args: []string{"--since", "30d", "-o", "json"}},
 		{Name: "before and after table", Golden: "metrics-before-after.txt", Args: []string{"--since", "4w", "--before-after", "2026-03-02"}},
+		{Name: "before and after adoption table", Golden: "metrics-adoption.txt", Args: []string{"--since", "4w", "--before-after", "adoption"}},
+		{Name: "before and after adoption json", Golden: "metrics-adoption.json", Args: []string{"--since", "4w", "--before-after", "adoption", "-o", "json"}},
 		{Name: "team and environments json", Golden: "metrics-payments.json", Args: []string{"--since", "30d", "--team", "payments", "--env", "prod", "--env", "staging", "-o", "json"}},
 	})
 }

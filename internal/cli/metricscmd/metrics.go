@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/shiplog-dev/shiplog/internal/api"
 	"github.com/shiplog-dev/shiplog/internal/cli/cmdutil"
 	"github.com/shiplog-dev/shiplog/internal/config"
 	"github.com/shiplog-dev/shiplog/internal/engine"
@@ -48,7 +49,8 @@ docs/metrics.md.
 With --server (or $SHIPLOG_SERVER), read a shiplog server's API instead of
 the store, with the API token in $SHIPLOG_TOKEN or --token-file.`,
 		Example: `  shiplog metrics --since 90d
-  shiplog metrics --since 180d --team payments --before-after 2026-03-01 -o json`,
+  shiplog metrics --since 180d --team payments --before-after 2026-03-01 -o json
+  shiplog metrics --since 180d --before-after adoption`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := f.Config(cmd)
@@ -72,7 +74,7 @@ the store, with the API token in $SHIPLOG_TOKEN or --token-file.`,
 	cmd.Flags().StringVar(&opts.App, "app", "", "only this app")
 	cmd.Flags().StringVar(&opts.Team, "team", "", "only this team's apps (config key teams)")
 	cmd.Flags().StringArrayVar(&opts.Envs, "env", nil, "environments to count (repeatable; default metrics.production_envs)")
-	cmd.Flags().StringVar(&opts.BeforeAfter, "before-after", "", "also compare before and after this date (e.g. the GitOps adoption)")
+	cmd.Flags().StringVar(&opts.BeforeAfter, "before-after", "", "also compare before and after this date, or \"adoption\": each app's own GitOps adoption date")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "table, json or yaml")
 	cmdutil.AddRemoteFlags(cmd, &opts.Remote)
 	return cmd
@@ -91,10 +93,11 @@ func run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	var at time.Time
-	if opts.BeforeAfter != "" {
+	adoption := opts.BeforeAfter == api.BeforeAfterAdoption
+	if opts.BeforeAfter != "" && !adoption {
 		if at, err = time.Parse("2006-01-02", opts.BeforeAfter); err != nil {
 			if at, err = time.Parse(time.RFC3339, opts.BeforeAfter); err != nil {
-				return cmdutil.UsageError(fmt.Errorf("--before-after %q: want a date (2006-01-02) or an RFC 3339 time", opts.BeforeAfter))
+				return cmdutil.UsageError(fmt.Errorf("--before-after %q: want a date (2006-01-02), an RFC 3339 time or %q", opts.BeforeAfter, api.BeforeAfterAdoption))
 			}
 		}
 		if !at.After(since) || !at.Before(now) {
@@ -104,9 +107,9 @@ func run(ctx context.Context, opts *Options) error {
 	q := engine.Query{App: opts.App, Team: opts.Team, Envs: opts.Envs, Since: since, Until: now}
 	var out Output
 	if opts.Client != nil {
-		out, err = remote(ctx, opts.Client, q, at)
+		out, err = remote(ctx, opts.Client, q, at, adoption)
 	} else {
-		out, err = local(ctx, opts, q, at)
+		out, err = local(ctx, opts, q, at, adoption)
 	}
 	if err != nil {
 		return err
@@ -118,7 +121,8 @@ func run(ctx context.Context, opts *Options) error {
 }
 
 // local computes the metrics of q from the store.
-func local(ctx context.Context, opts *Options, q engine.Query, at time.Time) (Output, error) {
+// With adoption, it compares before and after each app's GitOps adoption.
+func local(ctx context.Context, opts *Options, q engine.Query, at time.Time, adoption bool) (Output, error) {
 	st, eng, err := opts.Factory.OpenEngine(ctx, opts.Config, opts.Now)
 	if err != nil {
 		return Output{}, err
@@ -129,7 +133,13 @@ func local(ctx context.Context, opts *Options, q engine.Query, at time.Time) (Ou
 		return Output{}, err
 	}
 	out := Output{Report: rep}
-	if !at.IsZero() {
+	if adoption {
+		c, err := eng.CompareAdoption(ctx, q)
+		if err != nil {
+			return Output{}, err
+		}
+		out.BeforeAfter = &c
+	} else if !at.IsZero() {
 		c, err := eng.Compare(ctx, q, at)
 		if err != nil {
 			return Output{}, err
@@ -141,12 +151,14 @@ func local(ctx context.Context, opts *Options, q engine.Query, at time.Time) (Ou
 
 // remote reads the metrics of q from the server's /api/v1/metrics, whose
 // answer holds Output's fields and more.
-func remote(ctx context.Context, c *cmdutil.Client, q engine.Query, at time.Time) (Output, error) {
+func remote(ctx context.Context, c *cmdutil.Client, q engine.Query, at time.Time, adoption bool) (Output, error) {
 	p := cmdutil.Query("app", q.App, "team", q.Team, "since", cmdutil.FormatTime(q.Since), "until", cmdutil.FormatTime(q.Until))
 	for _, e := range q.Envs {
 		p.Add("env", e)
 	}
-	if !at.IsZero() {
+	if adoption {
+		p.Set("before_after", api.BeforeAfterAdoption)
+	} else if !at.IsZero() {
 		p.Set("before_after", cmdutil.FormatTime(at))
 	}
 	var out Output
@@ -185,16 +197,39 @@ func writeTable(w io.Writer, o Output) error {
 		}
 	}
 	if c := o.BeforeAfter; c != nil {
-		fmt.Fprintf(w, "\nBefore and after %s:\n", c.At.UTC().Format(time.DateOnly))
+		if c.By == api.BeforeAfterAdoption {
+			fmt.Fprintln(w, "\nBefore and after each app's GitOps adoption:")
+		} else {
+			fmt.Fprintf(w, "\nBefore and after %s:\n", c.At.UTC().Format(time.DateOnly))
+		}
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "  METRIC\tBEFORE\tAFTER")
-		fmt.Fprintf(tw, "  Deployments per day\t%.2f\t%.2f\n", c.Before.DeploymentFrequencyPerDay, c.After.DeploymentFrequencyPerDay)
+		per := "day"
+		if c.By == api.BeforeAfterAdoption {
+			per = "app-day"
+		}
+		fmt.Fprintf(tw, "  Deployments per %s\t%.2f\t%.2f\n", per, c.Before.DeploymentFrequencyPerDay, c.After.DeploymentFrequencyPerDay)
 		fmt.Fprintf(tw, "  Lead time (median)\t%s\t%s\n", dur(c.Before.LeadTimeMedianSeconds), dur(c.After.LeadTimeMedianSeconds))
 		fmt.Fprintf(tw, "  Change failure rate\t%s\t%s\n", pct(c.Before.ChangeFailureRate), pct(c.After.ChangeFailureRate))
 		fmt.Fprintf(tw, "  Recovery time (median)\t%s\t%s\n", dur(c.Before.RecoveryTimeMedianSeconds), dur(c.After.RecoveryTimeMedianSeconds))
 		fmt.Fprintf(tw, "  Rework rate\t%s\t%s\n", pct(c.Before.ReworkRate), pct(c.After.ReworkRate))
 		if err := tw.Flush(); err != nil {
 			return err
+		}
+		if len(c.Apps) > 0 {
+			fmt.Fprintln(w)
+			tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "  APP\tADOPTED\tFROM\tBEFORE\tAFTER")
+			for _, a := range c.Apps {
+				adopted, from := "never (all before)", "-"
+				if a.AdoptedAt != nil {
+					adopted, from = a.AdoptedAt.UTC().Format(time.DateOnly), a.Source
+				}
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\n", a.App, adopted, from, a.BeforeDeployments, a.AfterDeployments)
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -125,6 +125,20 @@ func TestMetricsTableAndBeforeAfter(t *testing.T) {
 	if _, err := runMetrics(t, db, func(o *Options) { o.BeforeAfter = "2020-01-01" }); cmdutil.ExitCode(err) != cmdutil.ExitUsage {
 		t.Errorf("--before-after outside the window: %v, want a usage error", err)
 	}
+	if _, err := runMetrics(t, db, func(o *Options) { o.BeforeAfter = "adopted" }); cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), `or "adoption"`) {
+		t.Errorf("--before-after adopted: %v, want a usage error naming adoption", err)
+	}
+	// api's first deployment record from a manifest commit (02:00) is its
+	// adoption: all three prod deployments count after.
+	out, err = runMetrics(t, db, func(o *Options) { o.BeforeAfter = "adoption" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"by": "adoption"`, `"adopted_at": "2026-03-02T02:00:00Z"`, `"before_deployments": 0`, `"after_deployments": 3`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %s:\n%s", want, out)
+		}
+	}
 }
 
 func abs(v float64) float64 {

@@ -25,6 +25,8 @@ func TestGolden(t *testing.T) {
 		{Name: "markdown", Golden: "report.md", Args: []string{"--since", "30d", "--before-after", "2026-03-02"}},
 		{Name: "html", Golden: "report.html", Args: []string{"--since", "30d", "--before-after", "2026-03-02", "--format", "html"}},
 		{Name: "json", Golden: "report.json", Args: []string{"--since", "30d", "--before-after", "2026-03-02", "--format", "json"}},
+		{Name: "adoption markdown", Golden: "report-adoption.md", Args: []string{"--since", "30d", "--before-after", "adoption"}},
+		{Name: "adoption html", Golden: "report-adoption.html", Args: []string{"--since", "30d", "--before-after", "adoption", "--format", "html"}},
 		{Name: "team markdown", Golden: "report-payments.md", Args: []string{"--since", "6w", "--team", "payments", "--env", "prod", "--env", "staging"}},
 		{Name: "app json", Golden: "report-gateway.json", Args: []string{"--since", "30d", "--app", "gateway", "--format", "json"}},
 	}, clitest.GeneratedText, clitest.GeneratedJSON)

@@ -49,7 +49,8 @@ docs/metrics.md.
 With --server (or $SHIPLOG_SERVER), the server computes the report (its
 /api/v1/report) with the API token in $SHIPLOG_TOKEN or --token-file.`,
 		Example: `  shiplog report --since 90d --format md > report.md
-  shiplog report --since 180d --team payments --before-after 2026-07-01 --format html > report.html`,
+  shiplog report --since 180d --team payments --before-after 2026-07-01 --format html > report.html
+  shiplog report --since 180d --before-after adoption`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := f.Config(cmd)
@@ -75,7 +76,7 @@ With --server (or $SHIPLOG_SERVER), the server computes the report (its
 	cmd.Flags().StringVar(&opts.Team, "team", "", "only this team's apps")
 	cmd.Flags().StringVar(&opts.App, "app", "", "only this app")
 	cmd.Flags().StringArrayVar(&opts.Envs, "env", nil, "environments (repeatable; default metrics.production_envs)")
-	cmd.Flags().StringVar(&opts.BeforeAfter, "before-after", "", "also compare before and after this date")
+	cmd.Flags().StringVar(&opts.BeforeAfter, "before-after", "", "also compare before and after this date, or \"adoption\": each app's own GitOps adoption date")
 	cmd.Flags().StringVar(&opts.Format, "format", "md", "md, html or json")
 	cmdutil.AddRemoteFlags(cmd, &opts.Remote)
 	return cmd
@@ -88,10 +89,14 @@ func run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	q := api.ReportQuery{Query: engine.Query{App: opts.App, Team: opts.Team, Envs: opts.Envs, Since: since, Until: now}}
-	if opts.BeforeAfter != "" {
+	switch opts.BeforeAfter {
+	case "":
+	case api.BeforeAfterAdoption:
+		q.BeforeAfterAdoption = true
+	default:
 		at, err := time.Parse(time.DateOnly, opts.BeforeAfter)
 		if err != nil || !at.After(since) || !at.Before(now) {
-			return cmdutil.UsageError(fmt.Errorf("--before-after %q: want a date (2006-01-02) inside the window", opts.BeforeAfter))
+			return cmdutil.UsageError(fmt.Errorf("--before-after %q: want a date (2006-01-02) inside the window, or %q", opts.BeforeAfter, api.BeforeAfterAdoption))
 		}
 		q.BeforeAfter = at
 	}
@@ -101,7 +106,9 @@ func run(ctx context.Context, opts *Options) error {
 		for _, e := range q.Envs {
 			p.Add("env", e)
 		}
-		if !q.BeforeAfter.IsZero() {
+		if q.BeforeAfterAdoption {
+			p.Set("before_after", api.BeforeAfterAdoption)
+		} else if !q.BeforeAfter.IsZero() {
 			p.Set("before_after", cmdutil.FormatTime(q.BeforeAfter))
 		}
 		if err := c.Get(ctx, "/api/v1/report", p, &r); err != nil {
@@ -189,16 +196,20 @@ const mdSource = `# Delivery report — {{.Scope}}
 |---|---|---|---|
 {{range .Trend}}| {{day .Start}} | {{.Deployments}} | {{dur .LeadTimeMedianSeconds}} | {{pct .ChangeFailureRate}} |
 {{end}}{{with .BeforeAfter}}
-## Before and after {{day .At}}
+## Before and after {{if .By}}each app's GitOps adoption{{else}}{{day .At}}{{end}}
 
 | metric | before | after |
 |---|---|---|
-| Deployments per day | {{f2 .Before.DeploymentFrequencyPerDay}} | {{f2 .After.DeploymentFrequencyPerDay}} |
+| Deployments per {{if .By}}app-day{{else}}day{{end}} | {{f2 .Before.DeploymentFrequencyPerDay}} | {{f2 .After.DeploymentFrequencyPerDay}} |
 | Lead time (median) | {{dur .Before.LeadTimeMedianSeconds}} | {{dur .After.LeadTimeMedianSeconds}} |
 | Change failure rate | {{pct .Before.ChangeFailureRate}} | {{pct .After.ChangeFailureRate}} |
 | Recovery time (median) | {{dur .Before.RecoveryTimeMedianSeconds}} | {{dur .After.RecoveryTimeMedianSeconds}} |
 | Rework rate | {{pct .Before.ReworkRate}} | {{pct .After.ReworkRate}} |
-{{end}}
+{{if .Apps}}
+| app | adopted GitOps | from | deployments before | deployments after |
+|---|---|---|---|---|
+{{range .Apps}}| {{.App}} | {{with .AdoptedAt}}{{day .}}{{else}}never (all before){{end}} | {{or .Source "-"}} | {{.BeforeDeployments}} | {{.AfterDeployments}} |
+{{end}}{{end}}{{end}}
 ## Efficiency
 
 - Manual interventions: {{.Efficiency.Interventions.Total}}, costing {{minute .Efficiency.Interventions.EngineerMinutes}} of engineer time{{range .Efficiency.Interventions.ByKind}}; {{.Kind}} {{.Count}}{{end}}.
@@ -228,11 +239,14 @@ var htmlReport = htmltemplate.Must(htmltemplate.New("html").Funcs(funcs).Parse(`
 <tr><td>Rework rate</td><td>{{pct .Metrics.ReworkRate}}</td><td></td></tr></table>
 <h2>Where the lead time goes</h2>
 <table><tr><th>stage</th><th>mean per change</th></tr>{{range .Metrics.Stages}}<tr><td>{{.Name}}</td><td>{{dur (secs .MeanSeconds)}}</td></tr>{{end}}</table>
-{{with .BeforeAfter}}<h2>Before and after {{day .At}}</h2>
+{{with .BeforeAfter}}<h2>Before and after {{if .By}}each app's GitOps adoption{{else}}{{day .At}}{{end}}</h2>
 <table><tr><th>metric</th><th>before</th><th>after</th></tr>
-<tr><td>Deployments per day</td><td>{{f2 .Before.DeploymentFrequencyPerDay}}</td><td>{{f2 .After.DeploymentFrequencyPerDay}}</td></tr>
+<tr><td>Deployments per {{if .By}}app-day{{else}}day{{end}}</td><td>{{f2 .Before.DeploymentFrequencyPerDay}}</td><td>{{f2 .After.DeploymentFrequencyPerDay}}</td></tr>
 <tr><td>Lead time (median)</td><td>{{dur .Before.LeadTimeMedianSeconds}}</td><td>{{dur .After.LeadTimeMedianSeconds}}</td></tr>
-<tr><td>Change failure rate</td><td>{{pct .Before.ChangeFailureRate}}</td><td>{{pct .After.ChangeFailureRate}}</td></tr></table>{{end}}
+<tr><td>Change failure rate</td><td>{{pct .Before.ChangeFailureRate}}</td><td>{{pct .After.ChangeFailureRate}}</td></tr></table>{{if .Apps}}
+<table><tr><th>app</th><th>adopted GitOps</th><th>from</th><th>deployments before</th><th>deployments after</th></tr>
+{{range .Apps}}<tr><td>{{.App}}</td><td>{{with .AdoptedAt}}{{day .}}{{else}}never (all before){{end}}</td><td>{{or .Source "-"}}</td><td>{{.BeforeDeployments}}</td><td>{{.AfterDeployments}}</td></tr>
+{{end}}</table>{{end}}{{end}}
 <h2>Efficiency and compliance</h2>
 <ul><li>Manual interventions: {{.Efficiency.Interventions.Total}} ({{minute .Efficiency.Interventions.EngineerMinutes}} of engineer time)</li>
 <li>Automation level: {{pct .Efficiency.Automation.Level}}</li>

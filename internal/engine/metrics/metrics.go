@@ -439,11 +439,44 @@ func lowerBetterDur(v *float64, elite, high, medium time.Duration) Tier {
 	return Low
 }
 
-// Comparison is the KPIs before and after a date.
+// Comparison is the KPIs before and after a date or, By "adoption",
+// before and after each app's own GitOps adoption date (At is then zero
+// and Apps says where each app was split).
 type Comparison struct {
-	At     time.Time `json:"at"`
+	At     time.Time `json:"at,omitzero"`
+	By     string    `json:"by,omitempty"` // "adoption" for the per-app split; empty: at a date
 	Before Report    `json:"before"`
 	After  Report    `json:"after"`
+	// Apps are the apps of a per-app split, by name.
+	Apps []AppSplit `json:"apps,omitempty"`
+}
+
+// AppSplit is one app of a comparison split at each app's GitOps adoption.
+type AppSplit struct {
+	App string `json:"app"`
+	// AdoptedAt is the app's adoption date, nil when it has none (it
+	// counts wholly before); Source says where it comes from: "manifest",
+	// "sync" or "config".
+	AdoptedAt         *time.Time `json:"adopted_at"`
+	Source            string     `json:"source,omitempty"`
+	BeforeDeployments int        `json:"before_deployments"`
+	AfterDeployments  int        `json:"after_deployments"`
+	// BeforeDays and AfterDays are the days of the window on each side of
+	// the app's adoption date.
+	BeforeDays float64 `json:"before_days"`
+	AfterDays  float64 `json:"after_days"`
+}
+
+// PerAppDays makes r's deployment frequency deployments per app-day —
+// its deployments divided by appDays, the days each app spent on r's side
+// of its adoption date, summed over apps — and re-tiers it.
+func PerAppDays(r *Report, appDays float64, th Thresholds) {
+	r.DeploymentFrequencyPerDay, r.DeploymentFrequencyPerWeek = 0, 0
+	if appDays > 0 {
+		r.DeploymentFrequencyPerDay = float64(r.Deployments) / appDays
+		r.DeploymentFrequencyPerWeek = r.DeploymentFrequencyPerDay * 7
+	}
+	r.Tiers = tiers(*r, th)
 }
 
 // Compare computes the KPIs in [since, at) and [at, until).
