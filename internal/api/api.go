@@ -362,6 +362,9 @@ type MetricsResponse struct {
 	TraceableRate *float64            `json:"traceable_rate"`
 	Traceability  policy.Traceability `json:"traceability"`
 	Efficiency    efficiency.Report   `json:"efficiency"`
+	// Incidents are the window's incidents and how many shiplog linked to
+	// a deployment; the unlinked ones are listed with detail=true.
+	Incidents engine.IncidentStats `json:"incidents"`
 }
 
 func (a *API) metrics(r *http.Request) (any, error) {
@@ -377,13 +380,14 @@ func (a *API) metrics(r *http.Request) (any, error) {
 	}
 	rep, deps := full.Metrics, full.Deployments
 	resp := MetricsResponse{Report: rep, Trend: metrics.Trend(deps, rep.Filter, since, until, 7*24*time.Hour, a.eng.Settings().Thresholds),
-		TraceableRate: full.Traceability.Rate, Traceability: full.Traceability, Efficiency: full.Efficiency}
+		TraceableRate: full.Traceability.Rate, Traceability: full.Traceability, Efficiency: full.Efficiency, Incidents: full.Incidents}
 	// The items behind the traceability and efficiency figures come with detail=true.
 	switch q.Get("detail") {
 	case "true":
 	case "", "false":
 		resp.Traceability.Untraceable = nil
 		resp.Efficiency = full.Efficiency.Summary()
+		resp.Incidents.Unlinked = nil
 	default:
 		return nil, bad("detail: want true or false, got %q", q.Get("detail"))
 	}

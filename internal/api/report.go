@@ -14,15 +14,16 @@ import (
 // Report is the manager's report of a window: what `shiplog report
 // --format json` prints and /api/v1/report answers.
 type Report struct {
-	GeneratedAt      time.Time           `json:"generated_at"`
-	GenerationMillis float64             `json:"generation_ms"`
-	Scope            string              `json:"scope"`
-	Metrics          metrics.Report      `json:"metrics"`
-	Trend            []metrics.Point     `json:"trend"`
-	BeforeAfter      *metrics.Comparison `json:"before_after,omitempty"`
-	Traceability     policy.Traceability `json:"traceability"`
-	Efficiency       efficiency.Report   `json:"efficiency"`
-	Deviations       map[string]int      `json:"deviations_by_rule"`
+	GeneratedAt      time.Time            `json:"generated_at"`
+	GenerationMillis float64              `json:"generation_ms"`
+	Scope            string               `json:"scope"`
+	Metrics          metrics.Report       `json:"metrics"`
+	Trend            []metrics.Point      `json:"trend"`
+	BeforeAfter      *metrics.Comparison  `json:"before_after,omitempty"`
+	Traceability     policy.Traceability  `json:"traceability"`
+	Efficiency       efficiency.Report    `json:"efficiency"`
+	Incidents        engine.IncidentStats `json:"incidents"`
+	Deviations       map[string]int       `json:"deviations_by_rule"`
 }
 
 // ReportQuery selects what a report covers.
@@ -48,7 +49,7 @@ func BuildReport(ctx context.Context, eng *engine.Engine, q ReportQuery, now tim
 		return Report{}, err
 	}
 	r := Report{GeneratedAt: now.UTC(), Scope: reportScope(q.Query), Metrics: full.Metrics, Traceability: full.Traceability,
-		Efficiency: full.Efficiency.Summary(), Deviations: map[string]int{}}
+		Efficiency: full.Efficiency.Summary(), Incidents: full.Incidents, Deviations: map[string]int{}}
 	r.Traceability.Untraceable = nil
 	th := eng.Settings().Thresholds
 	r.Trend = metrics.Trend(full.Deployments, r.Metrics.Filter, q.Since, q.Until, 7*24*time.Hour, th)

@@ -618,6 +618,7 @@ type Report struct {
 	Metrics      metrics.Report
 	Traceability policy.Traceability
 	Efficiency   efficiency.Report
+	Incidents    IncidentStats
 	// Deployments are the deployments the query selects (its app, team and
 	// environments, live in its window) in live-time order, for trends and
 	// comparisons within the window.
@@ -642,6 +643,9 @@ func (e *Engine) Report(ctx context.Context, q Query) (Report, error) {
 	r := Report{Metrics: metrics.ComputeParts(w, mf, q.Since, until, e.cfg.Thresholds), Deployments: mergeWindows(parts, w, q.Since, until)}
 	r.Traceability = traceability(parts, w, q.Since, until)
 	if r.Efficiency, err = e.efficiency(ctx, v, q, mf.Envs, until); err != nil {
+		return Report{}, err
+	}
+	if r.Incidents, err = e.incidents(ctx, parts, q.Since, until); err != nil {
 		return Report{}, err
 	}
 	return r, nil

@@ -219,6 +219,7 @@ const mdSource = `# Delivery report — {{.Scope}}
 ## Compliance
 
 - Traceable deployments: {{pct .Traceability.Rate}} ({{.Traceability.Traceable}} of {{.Traceability.Deployments}}).
+- Incidents linked to a deployment: {{pct .Incidents.LinkedRate}} ({{.Incidents.Linked}} of {{.Incidents.Total}}).
 - Policy deviations:{{range $rule, $n := .Deviations}} {{$rule}} {{$n}};{{else}} none.{{end}}
 `
 
@@ -252,6 +253,7 @@ var htmlReport = htmltemplate.Must(htmltemplate.New("html").Funcs(funcs).Parse(`
 <li>Automation level: {{pct .Efficiency.Automation.Level}}</li>
 <li>Knative: {{hours .Efficiency.Cost.ReplicaSeconds}} replica-hours; scale-to-zero saved {{hours .Efficiency.Cost.SavedReplicaSeconds}}</li>
 <li>Traceable deployments: {{pct .Traceability.Rate}}</li>
+<li>Incidents linked to a deployment: {{pct .Incidents.LinkedRate}} ({{.Incidents.Linked}} of {{.Incidents.Total}})</li>
 <li>Policy deviations: {{range $rule, $n := .Deviations}}{{$rule}} {{$n}}; {{else}}none{{end}}</li></ul>
 </body></html>
 `))

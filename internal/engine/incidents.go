@@ -1,0 +1,77 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/shiplog-dev/shiplog/internal/engine/history"
+	"github.com/shiplog-dev/shiplog/internal/store"
+)
+
+// IncidentStats is how many incidents of a window shiplog linked to a
+// deployment (docs/metrics.md, "Incidents linked to deployments").
+type IncidentStats struct {
+	// Total counts the incidents detected in the window that name a
+	// selected app (and environment, when they name one), plus those that
+	// name none but were attributed to a selected deployment.
+	Total int `json:"total"`
+	// Linked counts those attributed to a deployment (a failure of kind
+	// "incident"): by the artifact digest the incident names, else by app,
+	// environment and time.
+	Linked int `json:"linked"`
+	// LinkedRate is Linked ÷ Total; null without incidents.
+	LinkedRate *float64 `json:"linked_rate"`
+	// Unlinked lists the others, newest first, for drill-down.
+	Unlinked []IncidentRef `json:"unlinked"`
+}
+
+// IncidentRef names an incident.
+type IncidentRef struct {
+	Ref        string    `json:"ref"` // source/id, as deployments' failures name it
+	App        string    `json:"app,omitempty"`
+	Env        string    `json:"environment,omitempty"`
+	Title      string    `json:"title,omitempty"`
+	DetectedAt time.Time `json:"detected_at"`
+}
+
+// incidents counts the incidents of q's window among parts, and how many
+// a deployment of parts took the blame for.
+func (e *Engine) incidents(ctx context.Context, parts []*part, since, until time.Time) (IncidentStats, error) {
+	recs, err := e.st.Incidents(ctx, store.ModelFilter{Since: since, Until: until})
+	if err != nil {
+		return IncidentStats{}, fmt.Errorf("load incidents: %w", err)
+	}
+	linked := map[string]bool{}
+	apps, appEnvs := map[string]bool{}, map[appEnv]bool{}
+	for _, p := range parts {
+		apps[p.ae.app], appEnvs[p.ae] = true, true
+		for i := range p.deps {
+			for _, f := range p.deps[i].Failures {
+				if f.Reason == history.FailIncident {
+					linked[f.Ref] = true
+				}
+			}
+		}
+	}
+	s := IncidentStats{Unlinked: []IncidentRef{}}
+	for i := len(recs) - 1; i >= 0; i-- {
+		r := recs[i]
+		ref := r.Source + "/" + r.IncidentID
+		selected := linked[ref] || (r.App != "" && (appEnvs[appEnv{r.App, r.Env}] || (r.Env == "" && apps[r.App])))
+		if !selected {
+			continue
+		}
+		s.Total++
+		if linked[ref] {
+			s.Linked++
+			continue
+		}
+		s.Unlinked = append(s.Unlinked, IncidentRef{Ref: ref, App: r.App, Env: r.Env, Title: r.Title, DetectedAt: r.DetectedAt})
+	}
+	if s.Total > 0 {
+		v := float64(s.Linked) / float64(s.Total)
+		s.LinkedRate = &v
+	}
+	return s, nil
+}
