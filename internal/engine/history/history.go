@@ -265,8 +265,35 @@ func unify(recs []delivery.DeploymentRecord, revs []delivery.RevisionRecord, now
 	type group struct {
 		d    *Deployment
 		best int
+		key  string // the artifact key of its first record
 	}
 	var groups []*group
+	// marks are the groups by the time they went live when created, to
+	// tell whether another artifact went live between two records of one.
+	type mark struct {
+		at time.Time
+		g  *group
+	}
+	var marks []mark
+	// separated reports whether a deployment of another artifact went live
+	// after c and more than an hour before r: then r is not c again (a
+	// rollback to c's image, seen by a source without a manifest commit)
+	// but a deployment of its own. Within the hour, rollouts overlap.
+	separated := func(c *group, r delivery.DeploymentRecord) bool {
+		limit := r.Time.Add(-time.Hour)
+		i, _ := slices.BinarySearchFunc(marks, c.d.LiveAt, func(m mark, t time.Time) int {
+			if !m.at.After(t) {
+				return -1
+			}
+			return 1
+		})
+		for ; i < len(marks) && !marks[i].at.After(limit); i++ {
+			if marks[i].g != c && marks[i].g.key != c.key {
+				return true
+			}
+		}
+		return false
+	}
 	byCommit := map[string]*group{}
 	byArtifact := map[string][]*group{} // artifact → groups with it, in time order (one app and environment)
 	sorted := slices.Clone(recs)
@@ -291,7 +318,7 @@ func unify(recs []delivery.DeploymentRecord, revs []delivery.RevisionRecord, now
 				for i := len(cands) - 1; i >= 0; i-- {
 					c := cands[i]
 					if !c.d.LiveAt.After(r.Time.Add(time.Hour)) {
-						if r.ManifestCommit == "" || c.d.ManifestCommit == "" {
+						if (r.ManifestCommit == "" || c.d.ManifestCommit == "") && !separated(c, r) {
 							g = c
 						}
 						break
@@ -302,11 +329,21 @@ func unify(recs []delivery.DeploymentRecord, revs []delivery.RevisionRecord, now
 				}
 			}
 		}
-		if g == nil {
-			g = &group{d: &Deployment{App: r.App, Env: r.Env}, best: -1}
+		created := g == nil
+		if created {
+			g = &group{d: &Deployment{App: r.App, Env: r.Env}, best: -1, key: artifactKey(r.Artifact)}
 			groups = append(groups, g)
 		}
 		merge(g.d, r, rank(r.InferredFrom) > g.best)
+		if created {
+			i, _ := slices.BinarySearchFunc(marks, g.d.LiveAt, func(m mark, t time.Time) int {
+				if !m.at.After(t) {
+					return -1
+				}
+				return 1
+			})
+			marks = slices.Insert(marks, i, mark{g.d.LiveAt, g})
+		}
 		if rk := rank(r.InferredFrom); rk > g.best {
 			g.best = rk
 		}
