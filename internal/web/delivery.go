@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/shiplog-dev/shiplog/internal/engine"
 	"github.com/shiplog-dev/shiplog/internal/engine/history"
 	"github.com/shiplog-dev/shiplog/internal/engine/metrics"
 )
@@ -59,6 +60,51 @@ type deliveryData struct {
 	Dist                  template.HTML
 	Groups                []groupRow
 	Href                  string
+	Eff                   *effData
+}
+
+// effData is the Delivery page's efficiency and compliance panel: what the
+// engine's report says of the same selection (docs/metrics.md).
+type effData struct {
+	Automation                     *float64
+	Automated, Manual              int
+	Interventions                  int
+	EngineerSeconds                float64
+	ReplicaHours, SavedHours       float64
+	Cost, Saving                   *float64
+	Currency                       string
+	Traceable                      *float64
+	TraceableN, TraceableOf        int
+	IncidentsLinked                *float64
+	Linked, Incidents              int
+	Deviations, DeviationsDeployed int
+	PoliciesHref                   string
+}
+
+// efficiency builds the panel from the engine's report and deviations
+// for the page's selection, within the principal's scope.
+func (w *Web) efficiency(r *request, f depFilter) (*effData, error) {
+	q := engine.Query{App: f.App, Team: f.Team, Envs: f.Envs, Since: f.Since, Until: f.Until, Allow: r.snap.allow}
+	rep, err := w.eng.Report(r.Context(), q)
+	if err != nil {
+		return nil, err
+	}
+	e := rep.Efficiency
+	d := &effData{Automation: e.Automation.Level, Automated: e.Automation.Automated, Manual: e.Automation.Manual,
+		Interventions: e.Interventions.Total, EngineerSeconds: e.Interventions.EngineerMinutes * 60,
+		ReplicaHours: e.Cost.ReplicaSeconds / 3600, SavedHours: e.Cost.SavedReplicaSeconds / 3600,
+		Cost: e.Cost.Cost, Saving: e.Cost.Saving, Currency: e.Cost.Currency,
+		Traceable: rep.Traceability.Rate, TraceableN: rep.Traceability.Traceable, TraceableOf: rep.Traceability.Deployments,
+		IncidentsLinked: rep.Incidents.LinkedRate, Linked: rep.Incidents.Linked, Incidents: rep.Incidents.Total}
+	if _, err := w.eng.Rules(); err == nil {
+		dev, err := w.eng.Deviations(r.Context(), engine.DeviationQuery{App: f.App, Team: f.Team, Envs: f.Envs, Since: f.Since, Until: f.Until, Allow: r.snap.allow})
+		if err != nil {
+			return nil, err
+		}
+		d.Deviations, d.DeviationsDeployed = len(dev.Deviations), dev.Deployments
+	}
+	d.PoliciesHref = "/policies?since=" + f.Since.UTC().Format(time.DateOnly)
+	return d, nil
 }
 
 func (w *Web) delivery(r *request) (any, error) {
@@ -81,6 +127,9 @@ func (w *Web) delivery(r *request) (any, error) {
 	}
 	d.CountedEnvs = envs
 	f := depFilter{App: d.App, Team: d.Team, Envs: envs, Since: since, Until: until}
+	if d.Eff, err = w.efficiency(r, f); err != nil {
+		return nil, err
+	}
 	th := s.settings.Thresholds
 	rep := metrics.Compute(s.deps, f.metrics(), since, until, th)
 	d.Report, d.Href = rep, f.href()

@@ -3,6 +3,8 @@ package web_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
+	"fmt"
 	"github.com/shiplog-dev/shiplog/internal/access"
 	"io"
 	"log/slog"
@@ -136,8 +138,9 @@ var pages = []struct {
 	{"where is my change: author", "/changes?q=carol", []string{"perf: faster balance"}, []string{"perf: faster balance"}},
 	{"where is my change: nothing", "/changes?q=nobody-at-all", []string{"No change matches “nobody-at-all”."}, []string{"Aucun changement ne correspond à « nobody-at-all »."}},
 	{"delivery", "/delivery", []string{"Deployment frequency", "Lead time for changes", "Change failure rate", "Failed deployment recovery time", "Rework rate",
-		`class="tier tier-`, `<svg class="spark"`, "Where lead time goes", "Review", "By team and application", "Team money", "/delivery/deployments?"},
-		[]string{"Fréquence de déploiement", "Délai de livraison des changements", "Taux d’échec des changements", "Où passe le délai de livraison"}},
+		`class="tier tier-`, `<svg class="spark"`, "Where lead time goes", "Review", "By team and application", "Team money", "/delivery/deployments?",
+		"Efficiency and compliance", "Automation level:", "Traceable to a reviewed change:", "Incidents linked to a deployment:", "policy deviations over"},
+		[]string{"Efficacité et conformité", "écarts aux politiques", "Fréquence de déploiement", "Délai de livraison des changements", "Taux d’échec des changements", "Où passe le délai de livraison"}},
 	{"delivery before/after", "/delivery?since=30d&at=2026-03-10", []string{"Before and after 2026-03-10", "Before", "After"}, []string{"Avant et après le 2026-03-10"}},
 	{"deployments", "/delivery/deployments?app=ledger&env=prod&failed=true&since=30d", []string{"Deployments to prod from", "UTC: 1 · Application ledger", "failed only", "rolled back"},
 		[]string{"Déploiements en prod du", "UTC : 1 · Application ledger", "en échec seulement"}},
@@ -406,5 +409,35 @@ func TestLiveUpdates(t *testing.T) {
 	// The next render shows it: the append invalidated the snapshot.
 	if r := f.get(t, "/apps?fragment=1"); !strings.Contains(r.body, "brand-new-app") {
 		t.Error("the fragment does not show the appended deployment")
+	}
+}
+
+// TestEfficiencyPanelAgreesWithTheAPI: the Delivery page's efficiency and
+// compliance figures are the API's for the same selection.
+func TestEfficiencyPanelAgreesWithTheAPI(t *testing.T) {
+	f := seeded(t)
+	page := f.get(t, "/delivery?since=30d")
+	api := f.get(t, "/api/v1/metrics?since=30d")
+	var m struct {
+		Traceability struct{ Deployments, Traceable int }
+		Incidents    struct{ Total, Linked int }
+		Efficiency   struct {
+			Automation struct{ Automated, Manual int } `json:"automation"`
+		}
+	}
+	if err := json.Unmarshal([]byte(api.body), &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		fmt.Sprintf("(%d automated, %d manual)", m.Efficiency.Automation.Automated, m.Efficiency.Automation.Manual),
+		fmt.Sprintf("of deployments (%d of %d)", m.Traceability.Traceable, m.Traceability.Deployments),
+		fmt.Sprintf("(%d of %d).", m.Incidents.Linked, m.Incidents.Total),
+	} {
+		if !strings.Contains(page.body, want) {
+			t.Errorf("the Delivery page lacks %q", want)
+		}
+	}
+	if m.Traceability.Deployments == 0 {
+		t.Error("the fixture has no deployment in the window: the comparison proves nothing")
 	}
 }
