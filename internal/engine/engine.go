@@ -681,7 +681,7 @@ func traceability(parts []*part, w [][]history.Deployment, since, until time.Tim
 		for _, l := range missing {
 			t.Missing[l]++
 		}
-		t.Untraceable = append(t.Untraceable, policy.Untraceable{Deployment: policy.RefOf(d), Missing: missing})
+		t.Untraceable = append(t.Untraceable, policy.Untraceable{Deployment: d.Ref(), Missing: missing})
 	})
 	if t.Deployments > 0 {
 		r := float64(t.Traceable) / float64(t.Deployments)

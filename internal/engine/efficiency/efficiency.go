@@ -89,24 +89,6 @@ func (f Filter) keep(app, env string, teams map[string]string) bool {
 	return (f.App == "" || app == f.App) && (f.Team == "" || teams[app] == f.Team) && (len(f.Envs) == 0 || slices.Contains(f.Envs, env))
 }
 
-// Ref identifies a deployment.
-type Ref struct {
-	App            string    `json:"app"`
-	Env            string    `json:"environment"`
-	LiveAt         time.Time `json:"live_at"`
-	Artifact       string    `json:"artifact"`
-	ManifestCommit string    `json:"manifest_commit,omitempty"`
-	EventIDs       []string  `json:"event_ids"`
-}
-
-func refOf(d *history.Deployment) Ref {
-	ids := d.EventIDs
-	if ids == nil {
-		ids = []string{}
-	}
-	return Ref{App: d.App, Env: d.Env, LiveAt: d.LiveAt, Artifact: d.Artifact, ManifestCommit: d.ManifestCommit, EventIDs: ids}
-}
-
 // Report is every efficiency figure of one window.
 type Report struct {
 	Since         time.Time     `json:"since"`

@@ -36,9 +36,9 @@ type Intervention struct {
 	Actor string    `json:"actor,omitempty"` // who started the sync or wrote the commit, when known
 	// Ref is the Argo CD sync ("application@started-at") or the manifest
 	// commit behind the intervention.
-	Ref        string `json:"ref"`
-	Deployment *Ref   `json:"deployment,omitempty"` // the rollback deployment
-	Detail     string `json:"detail,omitempty"`
+	Ref        string       `json:"ref"`
+	Deployment *history.Ref `json:"deployment,omitempty"` // the rollback deployment
+	Detail     string       `json:"detail,omitempty"`
 }
 
 // allInterventions classifies each manual step once, under the most
@@ -66,7 +66,7 @@ func allInterventions(m *model) []Intervention {
 			absorbedCommit[commitKey{d.ManifestCommit, d.App, d.Env}] = true
 		}
 		it := Intervention{Kind: ManualRollback, At: d.LiveAt, App: d.App, Env: d.Env, Ref: d.ManifestCommit, Detail: "manifest commit by a person"}
-		ref := refOf(d)
+		ref := d.Ref()
 		it.Deployment = &ref
 		if who == stepHuman {
 			it.Actor = author
@@ -201,12 +201,12 @@ type Automation struct {
 	// Level is automated ÷ (automated + manual); null when both are 0.
 	Level        *float64         `json:"level"`
 	ManualItems  []AutomationItem `json:"manual_deployments,omitempty"`
-	UnknownItems []Ref            `json:"unknown_deployments,omitempty"`
+	UnknownItems []history.Ref    `json:"unknown_deployments,omitempty"`
 }
 
 // AutomationItem is a deployment with manual steps.
 type AutomationItem struct {
-	Deployment Ref          `json:"deployment"`
+	Deployment history.Ref  `json:"deployment"`
 	Steps      []ManualStep `json:"steps"`
 }
 
@@ -245,12 +245,12 @@ func automation(deps []*history.Deployment, steps []Steps, teams map[string]stri
 		switch st := steps[i]; {
 		case len(st.Manual) > 0:
 			a.Manual++
-			a.ManualItems = append(a.ManualItems, AutomationItem{Deployment: refOf(d), Steps: st.Manual})
+			a.ManualItems = append(a.ManualItems, AutomationItem{Deployment: d.Ref(), Steps: st.Manual})
 		case st.Bot:
 			a.Automated++
 		default:
 			a.Unknown++
-			a.UnknownItems = append(a.UnknownItems, refOf(d))
+			a.UnknownItems = append(a.UnknownItems, d.Ref())
 		}
 	}
 	if n := a.Automated + a.Manual; n > 0 {

@@ -106,6 +106,26 @@ type Deployment struct {
 	EventIDs         []string  `json:"event_ids"` // source/event id of each record behind it
 }
 
+// Ref identifies a deployment behind a figure (a deviation, an
+// untraceable deployment, a manual intervention).
+type Ref struct {
+	App            string    `json:"app"`
+	Env            string    `json:"environment"`
+	LiveAt         time.Time `json:"live_at"`
+	Artifact       string    `json:"artifact"`
+	ManifestCommit string    `json:"manifest_commit,omitempty"`
+	EventIDs       []string  `json:"event_ids"`
+}
+
+// Ref returns the deployment's reference.
+func (d *Deployment) Ref() Ref {
+	ids := d.EventIDs
+	if ids == nil {
+		ids = []string{}
+	}
+	return Ref{App: d.App, Env: d.Env, LiveAt: d.LiveAt, Artifact: d.Artifact, ManifestCommit: d.ManifestCommit, EventIDs: ids}
+}
+
 // Failed reports whether any failure was attributed to the deployment.
 func (d *Deployment) Failed() bool { return len(d.Failures) > 0 }
 

@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/ast"
@@ -270,28 +269,13 @@ func (s *Set) Rules() []Rule {
 	return out
 }
 
-// Ref identifies the deployment behind a figure.
-type Ref struct {
-	App            string    `json:"app"`
-	Env            string    `json:"environment"`
-	LiveAt         time.Time `json:"live_at"`
-	Artifact       string    `json:"artifact"`
-	ManifestCommit string    `json:"manifest_commit,omitempty"`
-	EventIDs       []string  `json:"event_ids"`
-}
-
-// RefOf returns d's reference.
-func RefOf(d *history.Deployment) Ref {
-	return Ref{App: d.App, Env: d.Env, LiveAt: d.LiveAt, Artifact: d.Artifact, ManifestCommit: d.ManifestCommit, EventIDs: nonNil(d.EventIDs)}
-}
-
 // Deviation is a deployment that breaks a rule.
 type Deviation struct {
-	Rule        string   `json:"rule"`
-	Severity    Severity `json:"severity"`
-	Description string   `json:"description,omitempty"`
-	Deployment  Ref      `json:"deployment"`
-	Team        string   `json:"team,omitempty"`
+	Rule        string      `json:"rule"`
+	Severity    Severity    `json:"severity"`
+	Description string      `json:"description,omitempty"`
+	Deployment  history.Ref `json:"deployment"`
+	Team        string      `json:"team,omitempty"`
 	// Values are the variables the rule read, with their values for this
 	// deployment: why the rule was true.
 	Values map[string]any `json:"values"`
@@ -301,9 +285,9 @@ type Deviation struct {
 // runtime error such as a bad in_hours spec): the deployment is neither
 // counted as deviating nor as compliant for that rule.
 type EvalError struct {
-	Rule       string `json:"rule"`
-	Deployment Ref    `json:"deployment"`
-	Error      string `json:"error"`
+	Rule       string      `json:"rule"`
+	Deployment history.Ref `json:"deployment"`
+	Error      string      `json:"error"`
 }
 
 // activation resolves the two variables without allocating a map.
@@ -343,7 +327,7 @@ func (s *Set) check(res *Result, dep *history.Deployment, v *Deployment, only fu
 		}
 		out, _, err := r.prg.Eval(act)
 		if err != nil {
-			res.Errors = append(res.Errors, EvalError{Rule: r.Name, Deployment: RefOf(dep), Error: err.Error()})
+			res.Errors = append(res.Errors, EvalError{Rule: r.Name, Deployment: dep.Ref(), Error: err.Error()})
 			continue
 		}
 		if out != types.True {
@@ -355,6 +339,6 @@ func (s *Set) check(res *Result, dep *history.Deployment, v *Deployment, only fu
 				vals[name] = val
 			}
 		}
-		res.Deviations = append(res.Deviations, Deviation{Rule: r.Name, Severity: r.Severity, Description: r.Description, Deployment: RefOf(dep), Team: dep.Team, Values: vals})
+		res.Deviations = append(res.Deviations, Deviation{Rule: r.Name, Severity: r.Severity, Description: r.Description, Deployment: dep.Ref(), Team: dep.Team, Values: vals})
 	}
 }

@@ -85,8 +85,8 @@ type Traceability struct {
 
 // Untraceable is a deployment with missing links.
 type Untraceable struct {
-	Deployment Ref      `json:"deployment"`
-	Missing    []string `json:"missing"`
+	Deployment history.Ref `json:"deployment"`
+	Missing    []string    `json:"missing"`
 }
 
 // Trace computes the traceability of the deployments f keeps.
@@ -109,7 +109,7 @@ func Trace(deps []history.Deployment, x *Index, f Filter) Traceability {
 		for _, l := range facts.Missing {
 			t.Missing[l]++
 		}
-		t.Untraceable = append(t.Untraceable, Untraceable{Deployment: RefOf(d), Missing: facts.Missing})
+		t.Untraceable = append(t.Untraceable, Untraceable{Deployment: d.Ref(), Missing: facts.Missing})
 	}
 	if t.Deployments > 0 {
 		r := float64(t.Traceable) / float64(t.Deployments)
