@@ -1,9 +1,6 @@
 package web
 
 import (
-	"maps"
-	"slices"
-
 	"github.com/shiplog-dev/shiplog/internal/access"
 	"github.com/shiplog-dev/shiplog/internal/delivery"
 	"github.com/shiplog-dev/shiplog/internal/engine/trace"
@@ -33,23 +30,7 @@ func (s *snapshot) forView(v access.View) *snapshot {
 	c.scale = keep(s.scale, func(r delivery.ScaleRecord) bool { return allow(r.App, s.team(r.App), r.Env) })
 	c.incidents = keep(s.incidents, func(r delivery.IncidentRecord) bool { return allow(r.App, s.team(r.App), r.Env) })
 	c.manifests = keep(s.manifests, func(r delivery.ManifestChangeRecord) bool { return allow(r.App, s.team(r.App), r.Env) })
-	teams, depTeams, envs := map[string]bool{}, map[string]bool{}, map[string]bool{}
-	for _, a := range c.apps {
-		envs[a.Env] = true
-		if t := s.team(a.Name); t != "" {
-			teams[t] = true
-		}
-	}
-	for _, d := range c.deps {
-		envs[d.Env] = true
-		if d.Team != "" {
-			teams[d.Team], depTeams[d.Team] = true, true
-		}
-	}
-	c.teams = slices.Sorted(maps.Keys(teams))
-	c.depTeams = slices.Sorted(maps.Keys(depTeams))
-	c.envs = mapKeys(envs)
-	slices.SortFunc(c.envs, compareEnvs)
+	c.index()
 	if s.scoped == nil {
 		s.scoped = map[string]*snapshot{}
 	}

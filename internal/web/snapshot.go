@@ -163,34 +163,33 @@ func (ss *snapshots) build(ctx context.Context, gen uint64) (*snapshot, error) {
 			return nil, fmt.Errorf("load %s: %w", st.what, err)
 		}
 	}
-	teams, envs := map[string]bool{}, map[string]bool{}
+	s.index()
+	return s, nil
+}
+
+// index lists the teams and environments the snapshot's apps and
+// deployments name.
+func (s *snapshot) index() {
+	teams, depTeams, envs, seen := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, a := range s.apps {
 		envs[a.Env] = true
-	}
-	for _, d := range s.deps {
-		envs[d.Env] = true
-	}
-	seen := map[string]bool{}
-	for _, a := range s.apps {
-		if !seen[a.Name] {
+		if !seen[a.Name] { // an app has a row per environment: look its team up once
 			seen[a.Name] = true
 			if t := s.team(a.Name); t != "" {
 				teams[t] = true
 			}
 		}
 	}
-	depTeams := map[string]bool{}
 	for _, d := range s.deps {
+		envs[d.Env] = true
 		if d.Team != "" {
-			teams[d.Team] = true
-			depTeams[d.Team] = true
+			teams[d.Team], depTeams[d.Team] = true, true
 		}
 	}
 	s.teams = slices.Sorted(maps.Keys(teams))
 	s.depTeams = slices.Sorted(maps.Keys(depTeams))
 	s.envs = mapKeys(envs)
 	slices.SortFunc(s.envs, compareEnvs)
-	return s, nil
 }
 
 // envRank orders well-known environment names along the flow.
