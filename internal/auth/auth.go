@@ -160,7 +160,7 @@ func (a *Auth) session(ctx context.Context, cookie string) (access.Session, erro
 		return se, errors.New("your session ended: sign in again")
 	}
 	if strings.HasPrefix(se.Subject, "tok_") { // a session opened with an API token lasts as long as the token
-		if t, err := a.tokenByID(ctx, se.Subject); err != nil || !t.Active(now) {
+		if t, err := a.st.Token(ctx, se.Subject); err != nil || !t.Active(now) {
 			_ = a.st.DeleteSession(ctx, se.Hash)
 			return se, errors.New("the API token of this session was revoked or expired: sign in again")
 		}
@@ -171,19 +171,6 @@ func (a *Auth) session(ctx context.Context, cookie string) (access.Session, erro
 		}
 	}
 	return se, nil
-}
-
-func (a *Auth) tokenByID(ctx context.Context, id string) (access.Token, error) {
-	ts, err := a.st.Tokens(ctx)
-	if err != nil {
-		return access.Token{}, err
-	}
-	for _, t := range ts {
-		if t.ID == id {
-			return t, nil
-		}
-	}
-	return access.Token{}, access.ErrNotFound
 }
 
 // tokenUsed records a token's use: its last-used time and an access-log

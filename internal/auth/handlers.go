@@ -113,9 +113,8 @@ func (a *Auth) tokenLogin(w http.ResponseWriter, r *http.Request) {
 		a.renderLogin(w, r, http.StatusUnauthorized, loginData{CSRF: c.Value, ReturnTo: returnTo, Error: "login.badtoken"})
 		return
 	}
-	p := t.Principal()
-	p.ID = t.ID // the session lasts as long as the token
-	if err := a.startSession(w, r, p); err != nil {
+	// The session's subject is the token's id: it lasts as long as the token.
+	if err := a.startSession(w, r, t.Principal()); err != nil {
 		a.log.Error("session", "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return

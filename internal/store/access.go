@@ -70,7 +70,17 @@ func (s *Store) Tokens(ctx context.Context) ([]access.Token, error) {
 // TokenByHash finds a token by the hash of its secret; access.ErrNotFound
 // when there is none.
 func (s *Store) TokenByHash(ctx context.Context, hash string) (access.Token, error) {
-	row := s.read.QueryRowContext(ctx, s.dialect.Rebind("SELECT "+tokenCols+" FROM api_tokens WHERE hash = ?"), hash)
+	return s.token(ctx, "hash", hash)
+}
+
+// Token finds a token by its id; access.ErrNotFound when there is none.
+func (s *Store) Token(ctx context.Context, id string) (access.Token, error) {
+	return s.token(ctx, "id", id)
+}
+
+// token reads the token whose column col (id or hash, both unique) is v.
+func (s *Store) token(ctx context.Context, col, v string) (access.Token, error) {
+	row := s.read.QueryRowContext(ctx, s.dialect.Rebind("SELECT "+tokenCols+" FROM api_tokens WHERE "+col+" = ?"), v)
 	t, err := scanToken(row.Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, access.ErrNotFound

@@ -41,6 +41,12 @@ func testTokens(t *testing.T, s *store.Store) {
 		!got.CreatedAt.Equal(t0) || !got.ExpiresAt.Equal(t0.Add(24*time.Hour)) || !got.RevokedAt.IsZero() || got.CreatedBy != "user:ann" {
 		t.Errorf("TokenByHash = %+v, want the token created", got)
 	}
+	if byID, err := s.Token(c, id); err != nil || byID.Hash != hash || byID.Name != "ci" {
+		t.Errorf("Token(%s) = %+v, %v; want the token created", id, byID, err)
+	}
+	if _, err := s.Token(c, "tok_missing"); !errors.Is(err, access.ErrNotFound) {
+		t.Errorf("unknown token id: got %v, want ErrNotFound", err)
+	}
 	if _, err := s.TokenByHash(c, access.Hash("shiplog_wrong")); !errors.Is(err, access.ErrNotFound) {
 		t.Errorf("unknown token: got %v, want ErrNotFound", err)
 	}
