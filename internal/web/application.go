@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shiplog-dev/shiplog/internal/delivery"
+	"github.com/shiplog-dev/shiplog/internal/engine"
 	"github.com/shiplog-dev/shiplog/internal/engine/history"
 )
 
@@ -32,6 +33,16 @@ type appEnv struct {
 	Replicas     template.HTML
 	Samples      int
 	Scaled       *int // replicas now
+	Cost         *envCost
+}
+
+// envCost is what an environment's Knative revisions cost over the window
+// (efficiency.Cost, docs/metrics.md), summed over its revisions.
+type envCost struct {
+	Revisions                int
+	ReplicaHours, SavedHours float64
+	Cost, Saving             *float64
+	Currency                 string
 }
 
 type appData struct {
@@ -128,6 +139,9 @@ func (w *Web) application(r *request) (any, error) {
 		ae.Replicas, ae.Samples, ae.Scaled = replicaChart(s.scale, name, env, since, r.t["app.replicas"])
 		d.Envs = append(d.Envs, ae)
 	}
+	if err := w.replicaCosts(r, d, envs, since, until); err != nil {
+		return nil, err
+	}
 	for _, inc := range s.incidents {
 		if inc.App != name {
 			continue
@@ -148,6 +162,39 @@ func (w *Web) application(r *request) (any, error) {
 		}
 	}
 	return d, nil
+}
+
+// replicaCosts sets each environment's Knative cost over the window from
+// the engine's efficiency report of the app, the figure the Delivery page
+// and /api/v1/metrics sum.
+func (w *Web) replicaCosts(r *request, d *appData, envs []string, since, until time.Time) error {
+	rep, err := w.eng.Efficiency(r.Context(), engine.Query{App: d.Name, Envs: envs, Since: since, Until: until, Allow: r.snap.allow})
+	if err != nil {
+		return err
+	}
+	c := rep.Cost
+	byEnv := map[string]*envCost{}
+	for _, rc := range c.Revisions {
+		e := byEnv[rc.Env]
+		if e == nil {
+			e = &envCost{Currency: c.Currency}
+			if c.CostPerReplicaHour != nil {
+				e.Cost, e.Saving = new(float64), new(float64)
+			}
+			byEnv[rc.Env] = e
+		}
+		e.Revisions++
+		e.ReplicaHours += rc.ReplicaSeconds / 3600
+		e.SavedHours += rc.SavedReplicaSeconds / 3600
+		if e.Cost != nil && rc.Cost != nil && rc.Saving != nil {
+			*e.Cost += *rc.Cost
+			*e.Saving += *rc.Saving
+		}
+	}
+	for i := range d.Envs {
+		d.Envs[i].Cost = byEnv[d.Envs[i].Env]
+	}
+	return nil
 }
 
 // depHref links a deployment to the trace of its source commit.

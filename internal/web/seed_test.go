@@ -73,6 +73,7 @@ func seedEvents(n int, now time.Time) []delivery.Event {
 		// Scaled to zero.
 		ev("nr-deploy", delivery.ServiceDeployed, at(72*time.Hour), "nightly-reports", "dev", &delivery.Deployment{Artifact: "ghcr.io/acme/nightly-reports:2.0.0", InferredFrom: "knative", Revision: "nightly-reports-00001"}),
 		ev("nr-traffic", delivery.TrafficChanged, at(72*time.Hour), "nightly-reports", "dev", &delivery.Traffic{Service: "nightly-reports", Targets: []delivery.TrafficTarget{{Revision: "nightly-reports-00001", Percent: 100, Latest: true}}}),
+		ev("nr-scale-up", delivery.ScaleSampled, at(2*time.Hour), "nightly-reports", "dev", &delivery.Scale{Revision: "nightly-reports-00001", Service: "nightly-reports", Actual: 2, Desired: 2}),
 		ev("nr-scale", delivery.ScaleSampled, at(30*time.Minute), "nightly-reports", "dev", &delivery.Scale{Revision: "nightly-reports-00001", Service: "nightly-reports", Actual: 0, Desired: 0}),
 		// ledger in prod: good, good, failed (degraded, incident), rolled back by bob.
 		ev("l-c2", delivery.CommitAuthored, at(60*time.Hour), "", "", &delivery.Commit{Repo: repo, SHA: s2, AuthorName: "Carol", CommittedAt: at(60 * time.Hour), Subject: "perf: faster balance"}),

@@ -129,7 +129,7 @@ var pages = []struct {
 		"set the image back to this reference", "ghcr.io/acme/ledger:0.9.0", "Ledger answers 500", "rolled back", "degraded", "Team money"},
 		[]string{"Chronologie des déploiements", "Cible de retour arrière", "Dernière bonne version : 1ed9e00", "retour arrière"}},
 	{"application revert", "/apps/reports", []string{"revert the current manifest commit"}, []string{"annulez (revert) le commit de manifeste actuel"}},
-	{"application traffic", "/apps/nightly-reports", []string{"nightly-reports-00001", "100\u00a0%", "scaled to zero", `<svg class="spark"`}, []string{"réduit à zéro"}},
+	{"application traffic", "/apps/nightly-reports", []string{"nightly-reports-00001", "100\u00a0%", "scaled to zero", `<svg class="spark"`, "Replica cost over the window"}, []string{"réduit à zéro", "Coût des réplicas sur la période", "heures-réplicas"}},
 	{"where is my change: help", "/changes", []string{"Find where a change is", "known", "inferred", "unknown"}, []string{"Retrouvez où en est un changement", "déduit", "inconnu"}},
 	{"where is my change: sha", "/changes?q=c0ffee", []string{"feat: faster checkout", "Ann Lee", "Not deployed to any environment yet", "not recorded", "state-known", "state-unknown"},
 		[]string{"Pas encore déployé", "non enregistré"}},
@@ -409,6 +409,38 @@ func TestLiveUpdates(t *testing.T) {
 	// The next render shows it: the append invalidated the snapshot.
 	if r := f.get(t, "/apps?fragment=1"); !strings.Contains(r.body, "brand-new-app") {
 		t.Error("the fragment does not show the appended deployment")
+	}
+}
+
+// TestApplicationCostAgreesWithTheAPI: an environment's replica cost on
+// the Application page is the API's Knative cost of the app there.
+func TestApplicationCostAgreesWithTheAPI(t *testing.T) {
+	f := seeded(t)
+	page := f.get(t, "/apps/nightly-reports?since=30d")
+	api := f.get(t, "/api/v1/metrics?app=nightly-reports&env=dev&since=30d")
+	var m struct {
+		Efficiency struct {
+			Cost struct {
+				ReplicaSeconds      float64 `json:"replica_seconds"`
+				SavedReplicaSeconds float64 `json:"saved_replica_seconds"`
+			} `json:"knative_cost"`
+		}
+	}
+	if err := json.Unmarshal([]byte(api.body), &m); err != nil {
+		t.Fatal(err)
+	}
+	c := m.Efficiency.Cost
+	// Two replicas from 2 h to 30 min ago, then none while serving 100 %:
+	// 3 replica-hours, and half an hour saved against one always-on replica.
+	if c.ReplicaSeconds != 3*3600 || c.SavedReplicaSeconds != 1800 {
+		t.Fatalf("API cost %+v, want 10800 replica-seconds and 1800 saved", c)
+	}
+	want := fmt.Sprintf("%g replica-hours; scale-to-zero saved %g replica-hours against an always-on baseline (revisions counted: 1)", c.ReplicaSeconds/3600, c.SavedReplicaSeconds/3600)
+	if !strings.Contains(page.body, want) {
+		t.Errorf("the Application page lacks %q", want)
+	}
+	if !strings.Contains(page.body, "no price per replica-hour configured") {
+		t.Error("the Application page does not say that no price is configured")
 	}
 }
 
