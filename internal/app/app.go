@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 	"github.com/shiplog-dev/shiplog/internal/api"
 	"github.com/shiplog-dev/shiplog/internal/auth"
 	"github.com/shiplog-dev/shiplog/internal/config"
+	"github.com/shiplog-dev/shiplog/internal/delivery"
 	"github.com/shiplog-dev/shiplog/internal/engine"
 	"github.com/shiplog-dev/shiplog/internal/ingest"
 	"github.com/shiplog-dev/shiplog/internal/live"
@@ -85,7 +87,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	}, func() float64 { return 1 }))
 
 	hub := live.New(live.Options{})
-	st, err := OpenStore(ctx, string(cfg.DB), store.Options{Logger: log, Registerer: reg, OnAppend: hub.Publish})
+	// origin names this process in the announcements replicas sharing a
+	// PostgreSQL store make of their appends (live.Announcement).
+	origin := rand.Text()
+	st, err := OpenStore(ctx, string(cfg.DB), store.Options{Logger: log, Registerer: reg, OnAppend: hub.Publish,
+		Announce: func(events []delivery.Event) string { return live.Announcement(origin, events, store.MaxAnnounce) }})
 	if err != nil {
 		return nil, err
 	}
@@ -129,6 +135,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 	a := &App{cfg: cfg, log: log, registry: reg, store: st, ingest: ing, hub: hub, web: ui, auth: az, ln: ln, checks: map[string]func(context.Context) error{}}
 	a.AddReadinessCheck("store", st.Ping)
 	a.AddReadinessCheck("schema", st.CheckSchema)
+	if st.CanAnnounce() {
+		a.sources = append(a.sources, source{name: "store/announcements", run: func(ctx context.Context) error {
+			return st.Listen(ctx, func(payload string) {
+				if from, b := live.ParseAnnouncement(payload); from != origin {
+					hub.PublishBatch(b)
+				}
+			})
+		}})
+	}
 	if err := a.addSources(); err != nil {
 		_ = a.Close()
 		return nil, err

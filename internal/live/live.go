@@ -149,7 +149,13 @@ func (h *Hub) Publish(events []delivery.Event) {
 	if len(events) == 0 {
 		return
 	}
-	b := Summarize(events)
+	h.PublishBatch(Summarize(events))
+}
+
+// PublishBatch tells every subscriber what b says: the notice of appends
+// another process made (Announcement). It never blocks.
+func (h *Hub) PublishBatch(b Batch) {
+	b = b.normalize()
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {

@@ -252,6 +252,16 @@ func (s *Store) commit(items []item) (seqs []int64, err error) {
 	if err := s.project(ctx, w, fresh); err != nil {
 		return nil, err
 	}
+	if s.announceFn != nil && len(fresh) > 0 {
+		events := make([]delivery.Event, len(fresh))
+		for i, it := range fresh {
+			events[i] = it.ev
+			events[i].Seq = stored[key{it.ev.Source, it.ev.ID}]
+		}
+		if err := s.announce(ctx, tx, events); err != nil {
+			return nil, fmt.Errorf("announce the append: %w", err)
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit append transaction: %w", err)
 	}

@@ -64,6 +64,12 @@ type Options struct {
 	// stored new events, with those events (log positions set), from the
 	// writer goroutine: it must not block. Live surfaces subscribe here.
 	OnAppend func(events []delivery.Event)
+	// Announce, when set on a database that announces (CanAnnounce), is
+	// called inside each append transaction that stores new events, with
+	// those events (log positions set); what it returns (at most
+	// MaxAnnounce bytes) reaches every Listen on the database when the
+	// transaction commits.
+	Announce func(events []delivery.Event) string
 }
 
 // Store is the event log and derived model in one SQL database.
@@ -75,6 +81,7 @@ type Store struct {
 	maxBatch    int
 	metrics     *metrics
 	onAppend    func([]delivery.Event)
+	announceFn  func([]delivery.Event) string
 
 	mu      sync.RWMutex // guards closed against Append
 	closed  bool
@@ -104,7 +111,7 @@ func New(read, write *sql.DB, d Dialect, opts Options) (*Store, error) {
 	}
 	s := &Store{
 		read: read, write: write, dialect: d, log: opts.Logger, now: opts.Now,
-		maxBatch: opts.MaxBatch, metrics: m, onAppend: opts.OnAppend,
+		maxBatch: opts.MaxBatch, metrics: m, onAppend: opts.OnAppend, announceFn: opts.Announce,
 		reqs: make(chan *appendReq, 1024), stop: make(chan struct{}),
 	}
 	for range opts.Writers {

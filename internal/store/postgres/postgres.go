@@ -14,8 +14,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 
 	"github.com/shiplog-dev/shiplog/internal/store"
 )
@@ -127,4 +128,46 @@ func Open(ctx context.Context, dsn string, opts store.Options) (*store.Store, er
 		return nil, err
 	}
 	return s, nil
+}
+
+// announceChannel is the NOTIFY channel of the store in the current schema:
+// stores in other schemas of the database do not hear each other.
+const announceChannel = `'shiplog_append:' || current_schema()`
+
+// Announce implements store.Announcer with pg_notify, which PostgreSQL
+// delivers when the transaction commits and drops when it rolls back.
+func (Dialect) Announce(ctx context.Context, tx *sql.Tx, payload string) error {
+	_, err := tx.ExecContext(ctx, `SELECT pg_notify(`+announceChannel+`, $1)`, payload)
+	return err
+}
+
+// Listen implements store.Announcer: LISTEN on conn, then wait for
+// notifications. The connection is closed when Listen returns, so that it
+// never goes back to the pool still listening.
+func (Dialect) Listen(ctx context.Context, conn *sql.Conn, ready func(), fn func(payload string)) error {
+	return conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("listen: unexpected driver connection %T", dc)
+		}
+		c := sc.Conn()
+		defer c.Close(context.Background())
+		var channel string
+		if err := c.QueryRow(ctx, `SELECT `+announceChannel).Scan(&channel); err != nil {
+			return fmt.Errorf("listen: %w", err)
+		}
+		if _, err := c.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
+			return fmt.Errorf("listen on %s: %w", channel, err)
+		}
+		ready()
+		for {
+			n, err := c.WaitForNotification(ctx)
+			if err != nil {
+				return fmt.Errorf("wait for notifications on %s: %w", channel, err)
+			}
+			if n.Channel == channel {
+				fn(n.Payload)
+			}
+		}
+	})
 }
