@@ -37,18 +37,14 @@ func (s *Store) CanAnnounce() bool {
 	return ok
 }
 
-// announce queues the announcement of events, stored in tx, when the
-// store announces.
+// announce queues the announcement of events, stored in tx; the caller
+// checks that announceFn is set (New sets it only for an Announcer).
 func (s *Store) announce(ctx context.Context, tx *sql.Tx, events []delivery.Event) error {
-	a, ok := s.dialect.(Announcer)
-	if !ok || s.announceFn == nil || len(events) == 0 {
-		return nil
-	}
 	p := s.announceFn(events)
 	if len(p) > MaxAnnounce {
 		p = ""
 	}
-	return a.Announce(ctx, tx, p)
+	return s.dialect.(Announcer).Announce(ctx, tx, p)
 }
 
 // Listen calls fn with each payload announced by a commit on the database,

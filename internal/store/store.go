@@ -111,8 +111,11 @@ func New(read, write *sql.DB, d Dialect, opts Options) (*Store, error) {
 	}
 	s := &Store{
 		read: read, write: write, dialect: d, log: opts.Logger, now: opts.Now,
-		maxBatch: opts.MaxBatch, metrics: m, onAppend: opts.OnAppend, announceFn: opts.Announce,
+		maxBatch: opts.MaxBatch, metrics: m, onAppend: opts.OnAppend,
 		reqs: make(chan *appendReq, 1024), stop: make(chan struct{}),
+	}
+	if _, ok := d.(Announcer); ok {
+		s.announceFn = opts.Announce // else nothing would hear it: never called
 	}
 	for range opts.Writers {
 		s.writers.Add(1)
