@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -47,14 +48,7 @@ func TestReplicasSeeEachOthersAppends(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
+	lines := streamLines(resp.Body)
 
 	// B's listener starts with the server: append until B hears one (LISTEN
 	// takes effect shortly after start), then the one the test is about.
@@ -88,6 +82,20 @@ func TestReplicasSeeEachOthersAppends(t *testing.T) {
 	if int64(own.Events) != stored {
 		t.Errorf("replica A's notices count %d events, it stored %d (its own announcements published again?)", own.Events, stored)
 	}
+}
+
+// streamLines reads an event stream's lines into a channel, closed when
+// the stream ends.
+func streamLines(body io.Reader) <-chan string {
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	return lines
 }
 
 // heard reads the stream until a notice naming brand-new-app arrives
