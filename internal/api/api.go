@@ -338,15 +338,7 @@ func (a *API) scopedTraces(ctx context.Context, q trace.Query) ([]trace.Trace, e
 	if view.All() {
 		return a.eng.Traces(ctx, q)
 	}
-	deps, err := a.eng.History(ctx)
-	if err != nil {
-		return nil, err
-	}
-	in, err := a.eng.TraceInput(ctx, deps)
-	if err != nil {
-		return nil, err
-	}
-	return trace.Find(trace.Scope(in, view.Allows, a.team), q), nil
+	return a.eng.ScopedTraces(ctx, q, view.Allows)
 }
 
 // team is an app's configured team.
@@ -546,7 +538,7 @@ func (a *API) auditReport(r *http.Request) (AuditReport, error) {
 		return AuditReport{}, err
 	}
 	since, until, _ := a.window(r)
-	in, err := a.eng.TraceInput(r.Context(), all)
+	in, err := a.eng.AuditInput(r.Context(), deps)
 	if err != nil {
 		return AuditReport{}, err
 	}
@@ -555,8 +547,18 @@ func (a *API) auditReport(r *http.Request) (AuditReport, error) {
 }
 
 // AuditEntries builds the audit trail entry of each deployment, in the
-// order of deps, from the model in.
+// order of deps, from the model in (engine.AuditInput loads what deps
+// link to): the pull request merged as its source commit, the last
+// successful CI run of that commit, the last sync of its manifest commit.
 func AuditEntries(deps []history.Deployment, in trace.Input) []AuditEntry {
+	merged := bySHA(len(in.Changes), func(i int) string { return in.Changes[i].MergeSHA })
+	runs := bySHA(len(in.PipelineRuns), func(i int) string { return in.PipelineRuns[i].SHA })
+	type syncKey struct{ app, env, rev string }
+	syncs := map[syncKey]*delivery.SyncRecord{}
+	for i := range in.Syncs { // the last one counts
+		s := &in.Syncs[i]
+		syncs[syncKey{s.App, s.Env, s.Revision}] = s
+	}
 	entries := make([]AuditEntry, 0, len(deps))
 	for _, d := range deps {
 		e := AuditEntry{DeployedAt: d.LiveAt, App: d.App, Environment: d.Env, Artifact: d.Artifact, ManifestCommit: d.ManifestCommit,
@@ -564,28 +566,69 @@ func AuditEntries(deps []history.Deployment, in trace.Input) []AuditEntry {
 		if i := strings.Index(d.Artifact, "@sha256:"); i >= 0 {
 			e.Digest = d.Artifact[i+1:]
 		}
-		for _, c := range in.Changes {
-			if d.SourceCommit != "" && (strings.HasPrefix(c.MergeSHA, d.SourceCommit) || (c.MergeSHA != "" && strings.HasPrefix(d.SourceCommit, c.MergeSHA))) {
-				e.Approvers = c.Approvers
-				if e.PR == 0 {
-					e.PR = c.Number
+		if d.SourceCommit != "" {
+			for _, i := range merged.candidates(d.SourceCommit) {
+				c := &in.Changes[i]
+				if strings.HasPrefix(c.MergeSHA, d.SourceCommit) || (c.MergeSHA != "" && strings.HasPrefix(d.SourceCommit, c.MergeSHA)) {
+					e.Approvers = c.Approvers
+					if e.PR == 0 {
+						e.PR = c.Number
+					}
+				}
+			}
+			for _, i := range runs.candidates(d.SourceCommit) {
+				if p := &in.PipelineRuns[i]; p.SHA != "" && strings.HasPrefix(p.SHA, d.SourceCommit) && p.Outcome == delivery.OutcomeSuccess {
+					e.CIRun = cmp.Or(p.URL, p.RunID)
 				}
 			}
 		}
-		for _, p := range in.PipelineRuns {
-			if d.SourceCommit != "" && p.SHA != "" && strings.HasPrefix(p.SHA, d.SourceCommit) && p.Outcome == delivery.OutcomeSuccess {
-				e.CIRun = cmp.Or(p.URL, p.RunID)
-			}
-		}
-		for _, s := range in.Syncs {
-			if d.ManifestCommit != "" && s.Revision == d.ManifestCommit && s.App == d.App && s.Env == d.Env {
-				e.Initiator = "automated"
-				if !s.Automated && s.InitiatedBy != "" {
-					e.Initiator = s.InitiatedBy
-				}
+		if s := syncs[syncKey{d.App, d.Env, d.ManifestCommit}]; d.ManifestCommit != "" && s != nil {
+			e.Initiator = "automated"
+			if !s.Automated && s.InitiatedBy != "" {
+				e.Initiator = s.InitiatedBy
 			}
 		}
 		entries = append(entries, e)
 	}
 	return entries
+}
+
+// shaIndex finds rows by a commit they name, full or abbreviated: the
+// positions of rows by their SHA's first 7 characters, and those whose SHA
+// is shorter.
+type shaIndex struct {
+	n     int
+	by7   map[string][]int
+	short []int
+}
+
+func bySHA(n int, sha func(i int) string) shaIndex {
+	x := shaIndex{n: n, by7: map[string][]int{}}
+	for i := range n {
+		if s := sha(i); len(s) >= 7 {
+			x.by7[s[:7]] = append(x.by7[s[:7]], i)
+		} else if s != "" {
+			x.short = append(x.short, i)
+		}
+	}
+	return x
+}
+
+// candidates returns, in order, the positions of the rows that may match
+// sha: those whose SHA shares its first 7 characters, or is shorter (all
+// rows when sha is).
+func (x shaIndex) candidates(sha string) []int {
+	if len(sha) < 7 {
+		out := make([]int, x.n)
+		for i := range out {
+			out[i] = i
+		}
+		return out
+	}
+	if len(x.short) == 0 {
+		return x.by7[sha[:7]]
+	}
+	out := append(slices.Clone(x.by7[sha[:7]]), x.short...)
+	slices.Sort(out)
+	return out
 }

@@ -230,16 +230,22 @@ func (e *Engine) update(ctx context.Context) (*view, error) {
 	if c != nil {
 		e.stats.Rows = c.Rows()
 	}
-	if old != nil && len(dirty) == 0 && !changes && routes == nil {
+	if old != nil && len(dirty) == 0 && !changes && routes == nil && !m.open.dirty {
 		e.stats.Total = len(old.parts)
 		if c != nil && c.Horizon != old.horizon {
-			v := &view{horizon: c.Horizon, parts: old.parts, keys: old.keys, merged: old.merged, routes: old.routes, routeList: old.routeList}
+			v := &view{horizon: c.Horizon, parts: old.parts, keys: old.keys, merged: old.merged, routes: old.routes, routeList: old.routeList,
+				inFlight: old.inFlight}
 			e.cur.Store(v)
 			return v, nil
 		}
 		return old, nil
 	}
 	v := &view{horizon: m.horizon, parts: map[appEnv]*part{}, merged: m.merged}
+	if old == nil || m.open.dirty {
+		v.inFlight = m.open.list()
+	} else {
+		v.inFlight = old.inFlight
+	}
 	if routes != nil {
 		v.routes = routes
 		for _, r := range routes {
@@ -337,6 +343,7 @@ func (e *Engine) build(ae appEnv, r *rows, now time.Time) *part {
 	p.namespaces = slices.SortedFunc(maps.Keys(ns), func(a, b nsKey) int {
 		return cmp.Or(strings.Compare(a.cluster, b.cluster), strings.Compare(a.ns, b.ns))
 	})
+	p.repos = sourceRepos(l, p.deps)
 	p.links = newLinkSet(rec.hashes)
 	return p
 }

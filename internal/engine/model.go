@@ -54,6 +54,7 @@ type rows struct {
 	revisions   []*delivery.RevisionRecord
 	manifests   []*delivery.ManifestChangeRecord
 	statuses    []*delivery.SyncStatusRecord
+	traffic     []*delivery.TrafficRecord // the records naming this app and environment
 	// owned says which lists this refresh has already copied.
 	owned uint8
 }
@@ -65,10 +66,11 @@ const (
 	ownRevisions
 	ownManifests
 	ownStatuses
+	ownTraffic
 )
 
 func (r *rows) empty() bool {
-	return len(r.deployments)+len(r.syncs)+len(r.health)+len(r.revisions)+len(r.manifests)+len(r.statuses) == 0
+	return len(r.deployments)+len(r.syncs)+len(r.health)+len(r.revisions)+len(r.manifests)+len(r.statuses)+len(r.traffic) == 0
 }
 
 // model is the engine's copy of the derived model. Only the refresh that
@@ -96,6 +98,7 @@ type model struct {
 	// splits, whatever apps and environments the records name.
 	traffic map[nsKey][]*delivery.TrafficRecord
 	names   interner
+	open    openSet // the work in flight
 }
 
 type nsKey struct{ cluster, ns string }
@@ -107,7 +110,7 @@ func newModel() *model {
 		artifacts: map[string]*delivery.ArtifactRecord{}, commits: map[commitKey]*delivery.CommitRecord{},
 		syncs: map[syncKey]*delivery.SyncRecord{}, revisions: map[revKey]*delivery.RevisionRecord{},
 		incidents: map[incKey]*delivery.IncidentRecord{}, rewritten: map[[2]string]bool{},
-		parts: map[appEnv]*rows{}, traffic: map[nsKey][]*delivery.TrafficRecord{}, names: interner{},
+		parts: map[appEnv]*rows{}, traffic: map[nsKey][]*delivery.TrafficRecord{}, names: interner{}, open: newOpenSet(),
 	}
 }
 
@@ -203,6 +206,7 @@ func (m *model) apply(c *store.ModelChanges) *changeSet {
 		n.change(r)
 		ids.all(&r.HeadSHA, &r.MergeSHA)
 		k := changeKey{r.Repo, r.Number}
+		m.open.change(k, r)
 		old := m.changes[k]
 		if old != nil && reflect.DeepEqual(old, r) {
 			continue
@@ -234,6 +238,7 @@ func (m *model) apply(c *store.ModelChanges) *changeSet {
 		r := &delivery.PipelineRunRecord{Source: n.s(v.Source), RunID: v.RunID, SHA: ids.s(v.SHA), StartedAt: v.StartedAt,
 			FinishedAt: v.FinishedAt, Outcome: delivery.Outcome(n.s(string(v.Outcome)))}
 		k := runKey{r.Source, r.RunID}
+		m.open.run(k, v)
 		old := m.runs[k]
 		if old != nil && *old == *r {
 			continue
@@ -303,6 +308,7 @@ func (m *model) apply(c *store.ModelChanges) *changeSet {
 		n.sync(r)
 		r.Revision = ids.s(r.Revision)
 		k := syncKey{r.Cluster, r.Application, r.StartedAt.UnixNano()}
+		m.open.sync(k, r)
 		old := m.syncs[k]
 		if old != nil && *old == *r {
 			continue
@@ -324,6 +330,7 @@ func (m *model) apply(c *store.ModelChanges) *changeSet {
 		n.revision(r)
 		ids.all(&r.Image, &r.Digest)
 		k := revKey{r.Cluster, r.Namespace, r.Name}
+		m.open.revision(k, r)
 		old := m.revisions[k]
 		if old != nil && *old == *r {
 			continue
@@ -371,6 +378,10 @@ func (m *model) apply(c *store.ModelChanges) *changeSet {
 		}
 		m.traffic[k] = insertSorted(list, r, compareTraffic) // views hold routes made from it, not the list
 		cs.ns[k] = true
+		if r.App != "" {
+			p := m.part(r.App, r.Env, cs)
+			p.traffic = insertSorted(own(p, ownTraffic, p.traffic), r, compareTraffic)
+		}
 	}
 	for i := range c.Deployments {
 		r := &c.Deployments[i]

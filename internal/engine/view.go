@@ -25,6 +25,7 @@ type view struct {
 	// routeList has them in namespace order.
 	routes    map[nsKey]*efficiency.Routes
 	routeList []*efficiency.Routes
+	inFlight  InFlight
 
 	histOnce sync.Once
 	hist     []history.Deployment
@@ -45,7 +46,8 @@ type part struct {
 	revs    map[revKey]*delivery.RevisionRecord // rows.revisions by key
 	// namespaces are the Knative namespaces of rows.revisions, sorted.
 	namespaces []nsKey
-	links      linkSet // the links the build looked up
+	links      linkSet  // the links the build looked up
+	repos      []string // the source repositories of the commits deps shipped, sorted
 	// The build is valid while now is in [validFrom, validUntil): it
 	// counted every deployment record at or before validFrom and none
 	// after, and the next record is at validUntil.

@@ -1,15 +1,18 @@
 package web
 
 import (
+	"cmp"
 	"html/template"
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shiplog-dev/shiplog/internal/delivery"
 	"github.com/shiplog-dev/shiplog/internal/engine"
 	"github.com/shiplog-dev/shiplog/internal/engine/history"
+	"github.com/shiplog-dev/shiplog/internal/store"
 )
 
 // The Application page: one app's deployments across environments, its
@@ -67,8 +70,9 @@ func (w *Web) application(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	parts := s.partsOf(name, nil)
 	known := slices.ContainsFunc(s.apps, func(a delivery.App) bool { return a.Name == name }) ||
-		slices.ContainsFunc(s.deps, func(d history.Deployment) bool { return d.App == name })
+		slices.ContainsFunc(parts, func(p engine.Partition) bool { return len(p.Deployments) > 0 })
 	if !known {
 		return nil, errNotFound
 	}
@@ -81,17 +85,13 @@ func (w *Web) application(r *request) (any, error) {
 			envSet[a.Env] = true
 		}
 	}
-	byEnv := map[string][]*history.Deployment{}
-	for i := range s.deps {
-		dep := &s.deps[i]
-		if dep.App != name || dep.Rewritten {
-			continue
+	byEnv := map[string]*engine.Partition{}
+	for i := range parts {
+		p := &parts[i]
+		if slices.ContainsFunc(p.Deployments, func(d history.Deployment) bool { return !d.Rewritten }) {
+			envSet[p.Env] = true
 		}
-		envSet[dep.Env] = true
-		byEnv[dep.Env] = append(byEnv[dep.Env], dep)
-		if !dep.LiveAt.Before(since) && dep.LiveAt.Before(until) {
-			d.Total++
-		}
+		byEnv[p.Env] = p
 	}
 	envs := slices.SortedFunc(func(yield func(string) bool) {
 		for e := range envSet {
@@ -105,22 +105,42 @@ func (w *Web) application(r *request) (any, error) {
 		lane[e] = i
 	}
 	var marks []mark
+	var shown []*history.Deployment // live in the window
 	for _, env := range envs {
-		list := byEnv[env]
 		ae := appEnv{Env: env}
-		if n := len(list); n > 0 {
-			ae.Current = list[n-1]
-			for i := n - 2; i >= 0; i-- {
-				if p := list[i]; !p.Failed() && p.Artifact != ae.Current.Artifact {
-					ae.Rollback = p
-					if i == n-2 {
-						ae.RevertCommit = ae.Current.ManifestCommit
-					}
-					break
+		p := byEnv[env]
+		if p == nil {
+			p = &engine.Partition{}
+		}
+		// Current and rollback target: from the newest deployment back.
+		cur := -1
+		for i := len(p.Deployments) - 1; i >= 0; i-- {
+			dep := &p.Deployments[i]
+			if dep.Rewritten {
+				continue
+			}
+			if cur < 0 {
+				cur, ae.Current = i, dep
+				continue
+			}
+			if !dep.Failed() && dep.Artifact != ae.Current.Artifact {
+				ae.Rollback = dep
+				if nextKept(p.Deployments, i) == cur {
+					ae.RevertCommit = ae.Current.ManifestCommit
 				}
+				break
 			}
 		}
-		for _, dep := range list {
+		var win []history.Deployment
+		if p.Deployments != nil {
+			win = p.Window(since, until)
+		}
+		for i := range win {
+			dep := &win[i]
+			if dep.Rewritten {
+				continue
+			}
+			shown = append(shown, dep)
 			cls, what := "pt-ok", r.t["app.deployed"]
 			switch {
 			case dep.Rollback || dep.Revert:
@@ -131,19 +151,24 @@ func (w *Web) application(r *request) (any, error) {
 			marks = append(marks, mark{Lane: lane[env], At: dep.LiveAt, Class: cls,
 				Title: dep.LiveAt.UTC().Format("2006-01-02 15:04") + " · " + env + " · " + version(*dep) + " · " + what, Href: depHref(dep)})
 		}
-		targets, _ := latestSplit(s.in.Traffic, name, env)
+		targets, _ := latestSplit(p.Traffic)
 		for _, t := range targets {
 			ae.Split = append(ae.Split, split{t.Revision, t.Percent})
 		}
-		ae.Traffic = trafficHistory(s.in.Traffic, name, env, since, r.t["apps.traffic"])
+		ae.Traffic = trafficHistory(p.Traffic, since, r.t["apps.traffic"])
 		ae.Replicas, ae.Samples, ae.Scaled = replicaChart(s.scale, name, env, since, r.t["app.replicas"])
 		d.Envs = append(d.Envs, ae)
 	}
+	d.Total = len(shown)
 	if err := w.replicaCosts(r, d, envs, since, until); err != nil {
 		return nil, err
 	}
-	for _, inc := range s.incidents {
-		if inc.App != name {
+	incidents, err := w.st.Incidents(r.Context(), store.ModelFilter{App: name})
+	if err != nil {
+		return nil, err
+	}
+	for _, inc := range incidents {
+		if s.allow != nil && !s.allow(inc.App, s.team(inc.App), inc.Env) {
 			continue
 		}
 		if !inc.DetectedAt.Before(since) {
@@ -155,13 +180,26 @@ func (w *Web) application(r *request) (any, error) {
 	}
 	slices.SortFunc(d.Incidents, func(a, b delivery.IncidentRecord) int { return b.DetectedAt.Compare(a.DetectedAt) })
 	d.Timeline = timeline(envs, since, until, marks, r.t["app.timeline"])
-	for i := len(s.deps) - 1; i >= 0 && len(d.Deployments) < pageSize; i-- {
-		dep := s.deps[i]
-		if dep.App == name && !dep.Rewritten && !dep.LiveAt.Before(since) && dep.LiveAt.Before(until) {
-			d.Deployments = append(d.Deployments, dep)
-		}
+	// Newest first; among deployments live at the same time, the later
+	// environment in partition order first (the history's order, reversed).
+	slices.SortStableFunc(shown, func(a, b *history.Deployment) int {
+		return cmp.Or(b.LiveAt.Compare(a.LiveAt), strings.Compare(b.Env, a.Env))
+	})
+	for _, dep := range shown[:min(len(shown), pageSize)] {
+		d.Deployments = append(d.Deployments, *dep)
 	}
 	return d, nil
+}
+
+// nextKept is the position of the first deployment after i that was not
+// rewritten away (-1: none).
+func nextKept(deps []history.Deployment, i int) int {
+	for j := i + 1; j < len(deps); j++ {
+		if !deps[j].Rewritten {
+			return j
+		}
+	}
+	return -1
 }
 
 // replicaCosts sets each environment's Knative cost over the window from
@@ -205,14 +243,19 @@ func depHref(d *history.Deployment) string {
 	return ""
 }
 
-// trafficHistory is an app's traffic splits in one environment since a
-// time, newest first.
-func trafficHistory(traffic []delivery.TrafficRecord, app, env string, since time.Time, label string) []trafficStep {
+// trafficHistory is a partition's traffic splits (its records in time
+// order) since a time, newest first.
+func trafficHistory(traffic []*delivery.TrafficRecord, since time.Time, label string) []trafficStep {
 	byTime := map[time.Time][]delivery.TrafficTarget{}
-	for _, t := range traffic {
-		if t.App == app && t.Env == env && !t.Time.Before(since) {
-			byTime[t.Time] = append(byTime[t.Time], t.TrafficTarget)
+	for i := len(traffic) - 1; i >= 0 && !traffic[i].Time.Before(since); i-- { // time order: from the newest back
+		if len(byTime) == maxTrafficSteps && byTime[traffic[i].Time] == nil {
+			break
 		}
+		t := traffic[i]
+		byTime[t.Time] = append(byTime[t.Time], t.TrafficTarget)
+	}
+	for _, targets := range byTime { // in record order
+		slices.Reverse(targets)
 	}
 	times := slices.SortedFunc(func(yield func(time.Time) bool) {
 		for t := range byTime {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"html/template"
 	"maps"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shiplog-dev/shiplog/internal/delivery"
+	"github.com/shiplog-dev/shiplog/internal/engine"
 	"github.com/shiplog-dev/shiplog/internal/engine/history"
 )
 
@@ -61,17 +63,25 @@ func (w *Web) apps(r *request) (any, error) {
 		}
 		names[a.Name][a.Env] = true
 	}
-	latest := map[[2]string]*history.Deployment{}
-	for i := range s.deps {
-		dep := &s.deps[i]
-		if dep.Rewritten {
-			continue
+	type cellKey [2]string
+	parts := map[cellKey]*engine.Partition{}
+	latest := map[cellKey]*history.Deployment{}
+	for i := range s.parts {
+		p := &s.parts[i]
+		k := cellKey{p.App, p.Env}
+		parts[k] = p
+		for j := len(p.Deployments) - 1; j >= 0; j-- {
+			if dep := &p.Deployments[j]; !dep.Rewritten {
+				latest[k] = dep
+				break
+			}
 		}
-		if names[dep.App] == nil {
-			names[dep.App] = map[string]bool{}
+		if len(p.Deployments) > 0 {
+			if names[p.App] == nil {
+				names[p.App] = map[string]bool{}
+			}
+			names[p.App][p.Env] = true
 		}
-		names[dep.App][dep.Env] = true
-		latest[[2]string{dep.App, dep.Env}] = dep
 	}
 	d.Empty = len(names) == 0
 	for _, e := range s.envs {
@@ -79,9 +89,8 @@ func (w *Web) apps(r *request) (any, error) {
 			d.Columns = append(d.Columns, e)
 		}
 	}
-	health := latestHealth(s.health)
-	syncs := latestSyncStatus(s.syncStatus)
 	scale := latestScale(s.scale)
+	var cells []*appCell // whose pull request to look up
 	for _, name := range slices.Sorted(maps.Keys(names)) {
 		row := appRow{Name: name, Team: s.team(name)}
 		if d.Team != "" && row.Team != d.Team {
@@ -93,12 +102,17 @@ func (w *Web) apps(r *request) (any, error) {
 				row.Cells = append(row.Cells, nil)
 				continue
 			}
-			k := [2]string{name, env}
+			k := cellKey{name, env}
 			c := &appCell{Env: env, Dep: latest[k], Now: r.now}
-			if h, ok := health[k]; ok {
-				c.Health, c.Sync = string(h.Status), h.SyncStatus
+			p := parts[k]
+			if p == nil {
+				p = &engine.Partition{}
 			}
-			if ss, ok := syncs[k]; ok && (c.Sync == "" || ss.Time.After(health[k].Time)) {
+			var healthAt time.Time
+			if h := p.Health; h != nil {
+				c.Health, c.Sync, healthAt = string(h.Status), h.SyncStatus, h.Time
+			}
+			if ss := p.SyncStatus; ss != nil && (c.Sync == "" || ss.Time.After(healthAt)) {
 				c.Sync = ss.Status
 			}
 			if d.Health != "" && c.Health != d.Health && !(d.Health == "none" && c.Health == "") {
@@ -108,11 +122,9 @@ func (w *Web) apps(r *request) (any, error) {
 			if c.Dep != nil {
 				c.Version = version(*c.Dep)
 				c.PR = c.Dep.PR
-				if ch := s.change(c.Dep.SourceCommit, c.Dep.PR); ch != nil {
-					c.PR, c.PRTitle = ch.Number, ch.Title
-				}
+				cells = append(cells, c)
 			}
-			targets, _ := latestSplit(s.in.Traffic, name, env)
+			targets, _ := latestSplit(p.Traffic)
 			for _, t := range targets {
 				c.Split = append(c.Split, split{t.Revision, t.Percent})
 			}
@@ -127,29 +139,59 @@ func (w *Web) apps(r *request) (any, error) {
 			d.Rows = append(d.Rows, row)
 		}
 	}
+	if err := w.pullRequests(r.Context(), cells); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 
-func latestHealth(rows []delivery.HealthRecord) map[[2]string]delivery.HealthRecord {
-	out := map[[2]string]delivery.HealthRecord{}
-	for _, h := range rows {
-		k := [2]string{h.App, h.Env}
-		if old, ok := out[k]; !ok || !h.Time.Before(old.Time) {
-			out[k] = h
+// pullRequests sets each cell's pull request: the one that shipped its
+// deployment's source commit (merged as it, or headed by it), else the one
+// of the deployment's number.
+func (w *Web) pullRequests(ctx context.Context, cells []*appCell) error {
+	var shas []string
+	for _, c := range cells {
+		if c.Dep.SourceCommit != "" {
+			shas = append(shas, c.Dep.SourceCommit)
 		}
 	}
-	return out
+	found, err := findChanges(ctx, w.st, shas, 0)
+	if err != nil {
+		return err
+	}
+	for _, c := range cells {
+		ch := changeOf(found, c.Dep.SourceCommit)
+		if ch == nil && c.Dep.PR != 0 {
+			byNumber, err := findChanges(ctx, w.st, nil, c.Dep.PR)
+			if err != nil {
+				return err
+			}
+			if len(byNumber) > 0 {
+				ch = &byNumber[0]
+			}
+		}
+		if ch != nil {
+			c.PR, c.PRTitle = ch.Number, ch.Title
+		}
+	}
+	return nil
 }
 
-func latestSyncStatus(rows []delivery.SyncStatusRecord) map[[2]string]delivery.SyncStatusRecord {
-	out := map[[2]string]delivery.SyncStatusRecord{}
-	for _, h := range rows {
-		k := [2]string{h.App, h.Env}
-		if old, ok := out[k]; !ok || !h.Time.Before(old.Time) {
-			out[k] = h
+// changeOf finds the pull request of changes merged as sha, or headed by it.
+func changeOf(changes []delivery.ChangeRecord, sha string) *delivery.ChangeRecord {
+	if sha == "" {
+		return nil
+	}
+	for i := range changes {
+		if c := &changes[i]; hasPrefix(c.MergeSHA, sha) || hasPrefix(c.HeadSHA, sha) {
+			return c
 		}
 	}
-	return out
+	return nil
+}
+
+func hasPrefix(full, short string) bool {
+	return short != "" && full != "" && (strings.HasPrefix(full, short) || strings.HasPrefix(short, full))
 }
 
 // latestScale is the newest replica count per app, environment and revision.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/shiplog-dev/shiplog/internal/api"
+	"github.com/shiplog-dev/shiplog/internal/engine/history"
 )
 
 // The Audit page: who deployed what and when, with the approvals, CI run,
@@ -20,6 +21,7 @@ type auditData struct {
 	Apps, Envs, Teams     []string
 	SinceT, UntilT        time.Time
 	Total                 int
+	Truncated             bool // the print view shows the newest maxPrint only
 	Entries               []api.AuditEntry
 	Pager                 pager
 	CSV, JSON, PrintHref  string
@@ -27,6 +29,10 @@ type auditData struct {
 	GeneratedAt           time.Time
 	Millis                float64
 }
+
+// maxPrint bounds the entries of the print view: a report longer than
+// that is for the CSV or JSON export, which hold every entry.
+const maxPrint = 500
 
 func (w *Web) audit(r *request) (any, error) {
 	s := r.snap
@@ -39,19 +45,21 @@ func (w *Web) audit(r *request) (any, error) {
 		Envs: s.envs, Teams: s.depTeams, SinceT: since, UntilT: until, GeneratedAt: r.now}
 	r.print = q.Get("view") == "print"
 	apps := map[string]bool{}
-	entries := s.auditEntries()
-	// The same selection as /api/v1/audit: window, app, env, team, failed; newest first.
-	for i := len(s.deps) - 1; i >= 0; i-- {
-		dep := &s.deps[i]
-		apps[dep.App] = true
-		if (d.App != "" && dep.App != d.App) || (d.Env != "" && dep.Env != d.Env) || (d.Team != "" && dep.Team != d.Team) ||
-			dep.LiveAt.Before(since) || !dep.LiveAt.Before(until) || (d.Failed == "true" && !dep.Failed()) || (d.Failed == "false" && dep.Failed()) {
-			continue
+	for _, p := range s.parts {
+		if len(p.Deployments) > 0 {
+			apps[p.App] = true
 		}
-		d.Entries = append(d.Entries, entries[i])
 	}
 	d.Apps = slices.Sorted(maps.Keys(apps))
-	d.Total = len(d.Entries)
+	// The same selection as /api/v1/audit: window, app, env, team, failed; newest first.
+	var envs []string
+	if d.Env != "" {
+		envs = []string{d.Env}
+	}
+	deps := newestFirst(s.partsOf(d.App, envs), since, until, func(dep *history.Deployment) bool {
+		return (d.Team == "" || dep.Team == d.Team) && (d.Failed != "true" || dep.Failed()) && (d.Failed != "false" || !dep.Failed())
+	})
+	d.Total = len(deps)
 	exp := url.Values{}
 	for k, v := range map[string]string{"app": d.App, "env": d.Env, "team": d.Team, "failed": d.Failed} {
 		if v != "" {
@@ -71,12 +79,24 @@ func (w *Web) audit(r *request) (any, error) {
 	d.PrintHref = "/audit?" + page.Encode()
 	page.Del("view")
 	d.BackHref = "/audit?" + page.Encode()
-	if !r.print {
+	var shown []*history.Deployment
+	if r.print {
+		shown = deps[:min(len(deps), maxPrint)]
+		d.Truncated = len(shown) < len(deps)
+	} else {
 		off := r.offset()
-		all := d.Entries
-		d.Entries = pageOf(all, off)
-		d.Pager = r.pager(off, len(all), len(d.Entries))
+		shown = pageOf(deps, off)
+		d.Pager = r.pager(off, len(deps), len(shown))
 	}
+	list := make([]history.Deployment, len(shown))
+	for i, dep := range shown {
+		list[i] = *dep
+	}
+	in, err := w.eng.AuditInput(r.Context(), list)
+	if err != nil {
+		return nil, err
+	}
+	d.Entries = api.AuditEntries(list, in)
 	d.Millis = float64(time.Since(r.start).Microseconds()) / 1000
 	return d, nil
 }

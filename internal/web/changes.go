@@ -53,7 +53,18 @@ func (w *Web) changes(r *request) (any, error) {
 		return nil, badInput{"error.query"}
 	}
 	d.Searched = true
-	all := trace.Find(r.snap.in, q)
+	if r.snap.allow == nil {
+		traces, total, err := tracesPage(r.Context(), w.eng, q, maxTraces)
+		if err != nil {
+			return nil, err
+		}
+		d.Traces, d.More = traces, total-len(traces)
+		return d, nil
+	}
+	all, err := w.eng.ScopedTraces(r.Context(), q, r.snap.allow)
+	if err != nil {
+		return nil, err
+	}
 	d.Traces = all[:min(len(all), maxTraces)]
 	d.More = len(all) - len(d.Traces)
 	return d, nil

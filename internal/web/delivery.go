@@ -116,11 +116,13 @@ func (w *Web) delivery(r *request) (any, error) {
 	q := r.URL.Query()
 	d := &deliveryData{Since: sinceText, Team: q.Get("team"), App: q.Get("app"), Env: q.Get("env"), At: q.Get("at"), Teams: s.depTeams, Envs: s.envs}
 	apps := map[string]bool{}
-	for _, dep := range s.deps {
-		apps[dep.App] = true
+	for _, p := range s.parts {
+		if len(p.Deployments) > 0 {
+			apps[p.App] = true
+		}
 	}
 	d.Apps = slices.Sorted(maps.Keys(apps))
-	d.Empty = len(s.deps) == 0
+	d.Empty = len(apps) == 0
 	envs := s.settings.ProductionEnvs
 	if d.Env != "" {
 		envs = []string{d.Env}
@@ -131,9 +133,10 @@ func (w *Web) delivery(r *request) (any, error) {
 		return nil, err
 	}
 	th := s.settings.Thresholds
-	rep := metrics.Compute(s.deps, f.metrics(), since, until, th)
+	parts := s.partsOf(f.App, f.Envs)
+	rep := metrics.ComputeParts(partWindows(parts, since, until), f.metrics(), since, until, th)
 	d.Report, d.Href = rep, f.href()
-	trend := metrics.Trend(s.deps, f.metrics(), since, until, 7*24*time.Hour, th)
+	trend := trendOf(parts, f.metrics(), since, until, 7*24*time.Hour, th)
 	series := func(get func(metrics.Point) *float64) []float64 {
 		out := make([]float64, len(trend))
 		for i, p := range trend {
@@ -160,7 +163,8 @@ func (w *Web) delivery(r *request) (any, error) {
 		if err != nil || !at.After(since) || !at.Before(until) {
 			return nil, badInput{"error.at"}
 		}
-		c := metrics.Compare(s.deps, f.metrics(), since, at, until, th)
+		c := metrics.Comparison{At: at, Before: metrics.ComputeParts(partWindows(parts, since, at), f.metrics(), since, at, th),
+			After: metrics.ComputeParts(partWindows(parts, at, until), f.metrics(), at, until, th)}
 		d.CompareAt = at
 		fb, fa := f, f
 		fb.Until, fa.Since = at, at
@@ -187,7 +191,23 @@ func (w *Web) delivery(r *request) (any, error) {
 		labels, counts = append(labels, b.Label), append(counts, b.Count)
 	}
 	d.Dist = bars(labels, counts, r.t["delivery.distribution"])
-	// Per team, then per app (within the team and app filters).
+	// Per team, then per app (within the team and app filters): each
+	// group counts the windows of the partitions that have its deployments.
+	win := partWindows(parts, since, until)
+	byTeam, byApp := map[string][][]history.Deployment{}, map[string][][]history.Deployment{}
+	for i, p := range parts {
+		w := win[i]
+		byApp[p.App] = append(byApp[p.App], w)
+		prev := ""
+		for j := range w {
+			if t := w[j].Team; j == 0 || t != prev {
+				if l := byTeam[t]; len(l) == 0 || !sameList(l[len(l)-1], w) {
+					byTeam[t] = append(byTeam[t], w)
+				}
+				prev = t
+			}
+		}
+	}
 	if d.App == "" {
 		for _, t := range s.depTeams {
 			if d.Team != "" && t != d.Team {
@@ -195,7 +215,7 @@ func (w *Web) delivery(r *request) (any, error) {
 			}
 			g := f
 			g.Team = t
-			if row := group(s.deps, g, t, true, th); row.Report.Deployments > 0 || d.Team == t {
+			if row := group(byTeam[t], g, t, true, th); row.Report.Deployments > 0 || d.Team == t {
 				d.Groups = append(d.Groups, row)
 			}
 		}
@@ -206,7 +226,7 @@ func (w *Web) delivery(r *request) (any, error) {
 		}
 		g := f
 		g.App = a
-		row := group(s.deps, g, a, false, th)
+		row := group(byApp[a], g, a, false, th)
 		if row.Report.Deployments > 0 || d.App == a {
 			d.Groups = append(d.Groups, row)
 		}
@@ -214,10 +234,40 @@ func (w *Web) delivery(r *request) (any, error) {
 	return d, nil
 }
 
-func group(deps []history.Deployment, f depFilter, label string, team bool, th metrics.Thresholds) groupRow {
+func group(w [][]history.Deployment, f depFilter, label string, team bool, th metrics.Thresholds) groupRow {
 	ff := f
 	ff.Failed = true
-	return groupRow{Label: label, IsTeam: team, Report: metrics.Compute(deps, f.metrics(), f.Since, f.Until, th), Href: f.href(), FailedHref: ff.href()}
+	return groupRow{Label: label, IsTeam: team, Report: metrics.ComputeParts(w, f.metrics(), f.Since, f.Until, th), Href: f.href(), FailedHref: ff.href()}
+}
+
+// partWindows returns the deployments of each partition live in [since, until).
+func partWindows(parts []engine.Partition, since, until time.Time) [][]history.Deployment {
+	out := make([][]history.Deployment, len(parts))
+	for i, p := range parts {
+		out[i] = p.Window(since, until)
+	}
+	return out
+}
+
+// sameList reports whether a and b are the same window of one partition.
+func sameList(a, b []history.Deployment) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// trendOf is metrics.Trend over partitions: the KPIs of each period of the
+// window, each from the partitions' windows of that period.
+func trendOf(parts []engine.Partition, f metrics.Filter, since, until time.Time, period time.Duration, th metrics.Thresholds) []metrics.Point {
+	var out []metrics.Point
+	for start := since; start.Before(until); start = start.Add(period) {
+		end := start.Add(period)
+		if end.After(until) {
+			end = until
+		}
+		r := metrics.ComputeParts(partWindows(parts, start, end), f, start, end, th)
+		out = append(out, metrics.Point{Start: start, Deployments: r.Deployments, LeadTimeMedianSeconds: r.LeadTimeMedianSeconds,
+			ChangeFailureRate: r.ChangeFailureRate, RecoveryTimeMedianSeconds: r.RecoveryTimeMedianSeconds})
+	}
+	return out
 }
 
 // The deployments list behind a number.
@@ -246,15 +296,29 @@ func (w *Web) deployments(r *request) (any, error) {
 		f.Envs = s.settings.ProductionEnvs
 	}
 	d := &deploymentsData{Since: since, Until: until, App: f.App, Team: f.Team, Envs: f.Envs, Failed: f.Failed, Rework: f.Rework}
-	var rows []history.Deployment
-	for i := len(s.deps) - 1; i >= 0; i-- {
-		if f.keep(&s.deps[i]) {
-			rows = append(rows, s.deps[i])
-		}
-	}
+	rows := newestFirst(s.partsOf(f.App, f.Envs), since, until, f.keep)
 	d.Total = len(rows)
 	off := r.offset()
-	d.Rows = pageOf(rows, off)
+	for _, dep := range pageOf(rows, off) {
+		d.Rows = append(d.Rows, *dep)
+	}
 	d.Pager = r.pager(off, d.Total, len(d.Rows))
 	return d, nil
+}
+
+// newestFirst returns the deployments of parts live in [since, until)
+// that keep keeps, newest first (the history's order, reversed: among
+// deployments live at the same time, the later partition first).
+func newestFirst(parts []engine.Partition, since, until time.Time, keep func(*history.Deployment) bool) []*history.Deployment {
+	var out []*history.Deployment
+	for i := len(parts) - 1; i >= 0; i-- {
+		w := parts[i].Window(since, until)
+		for j := len(w) - 1; j >= 0; j-- {
+			if keep(&w[j]) {
+				out = append(out, &w[j])
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *history.Deployment) int { return b.LiveAt.Compare(a.LiveAt) })
+	return out
 }

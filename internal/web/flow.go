@@ -2,6 +2,7 @@ package web
 
 import (
 	"cmp"
+	"context"
 	"net/url"
 	"slices"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/shiplog-dev/shiplog/internal/delivery"
 	"github.com/shiplog-dev/shiplog/internal/engine/history"
+	"github.com/shiplog-dev/shiplog/internal/store"
 )
 
 // The Flow page: the four phases of the GitOps flow, what is in each right
@@ -62,30 +64,34 @@ func (w *Web) flow(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	fl := s.inFlight
 	d := &flowData{Since: sinceText, Envs: s.settings.ProductionEnvs}
-	d.Empty = len(s.deps) == 0 && len(s.in.Changes) == 0 && len(s.in.PipelineRuns) == 0 && len(s.apps) == 0
+	d.Empty = !s.hasDeployments() && len(fl.Changes) == 0 && len(fl.Runs) == 0 && len(s.apps) == 0
 	for _, p := range phases {
 		d.Phases = append(d.Phases, flowPhase{Key: p.key})
 	}
 	// Median time per phase over the changes deployed to production in the window.
 	f := depFilter{Envs: s.settings.ProductionEnvs, Since: since, Until: until}
 	vals := make([][]float64, len(phases))
-	for i := range s.deps {
-		dep := &s.deps[i]
-		if !f.keep(dep) {
-			continue
-		}
-		for _, c := range dep.Changes {
-			for pi, p := range phases {
-				sum, known := 0.0, false
-				for _, st := range c.Stages {
-					if slices.Contains(p.stages, st.Name) {
-						sum += st.Duration.Seconds()
-						known = true
+	for _, p := range s.partsOf("", f.Envs) {
+		w := p.Window(since, until)
+		for i := range w {
+			dep := &w[i]
+			if !f.keep(dep) {
+				continue
+			}
+			for _, c := range dep.Changes {
+				for pi, p := range phases {
+					sum, known := 0.0, false
+					for _, st := range c.Stages {
+						if slices.Contains(p.stages, st.Name) {
+							sum += st.Duration.Seconds()
+							known = true
+						}
 					}
-				}
-				if known {
-					vals[pi] = append(vals[pi], sum)
+					if known {
+						vals[pi] = append(vals[pi], sum)
+					}
 				}
 			}
 		}
@@ -107,9 +113,10 @@ func (w *Web) flow(r *request) (any, error) {
 			ph.More++
 		}
 	}
-	// Development: pull requests open (opened in the window).
-	for _, c := range newestFirst(s.in.Changes, func(c delivery.ChangeRecord) time.Time { return c.OpenedAt }) {
-		if c.OpenedAt.IsZero() || !c.MergedAt.IsZero() || !c.ClosedAt.IsZero() || c.OpenedAt.After(now) {
+	// Development: pull requests open (opened in the window). The engine
+	// lists the work in flight newest first.
+	for _, c := range fl.Changes {
+		if c.OpenedAt.After(now) {
 			continue
 		}
 		if c.OpenedAt.Before(since) {
@@ -119,9 +126,9 @@ func (w *Web) flow(r *request) (any, error) {
 		add(0, token{Label: "#" + strconv.FormatInt(c.Number, 10), Title: strings.TrimSpace(c.Title + " · " + c.Author), Href: changeLink("#" + strconv.FormatInt(c.Number, 10))}, c.OpenedAt, 0)
 	}
 	// Continuous Integration: runs started and not finished.
-	for _, p := range newestFirst(s.in.PipelineRuns, func(p delivery.PipelineRunRecord) time.Time { return cmp.Or(p.StartedAt, p.QueuedAt) }) {
+	for _, p := range fl.Runs {
 		started := cmp.Or(p.StartedAt, p.QueuedAt)
-		if started.IsZero() || !p.FinishedAt.IsZero() || started.After(now) {
+		if started.After(now) {
 			continue
 		}
 		t := token{Label: cmp.Or(short(p.SHA), p.RunID), Title: strings.TrimSpace(p.Name + " " + p.Branch)}
@@ -130,32 +137,37 @@ func (w *Web) flow(r *request) (any, error) {
 		}
 		add(1, t, started, staleAfter)
 	}
+	ctx := r.Context()
 	// Argo CD: sync operations running.
-	for _, sy := range newestFirst(s.in.Syncs, func(x delivery.SyncRecord) time.Time { return x.StartedAt }) {
-		if !sy.FinishedAt.IsZero() || sy.StartedAt.After(now) {
+	for _, sy := range fl.Syncs {
+		if sy.StartedAt.After(now) {
 			continue
 		}
-		t := token{Label: cmp.Or(sy.App, sy.Application) + " → " + cmp.Or(sy.Env, "?"), Title: sy.Application + " @ " + short(sy.Revision), Href: s.manifestLink(sy.Revision, sy.App)}
+		t := token{Label: cmp.Or(sy.App, sy.Application) + " → " + cmp.Or(sy.Env, "?"), Title: sy.Application + " @ " + short(sy.Revision)}
+		if d.Phases[2].InFlight < maxTokens && now.Sub(sy.StartedAt) <= staleAfter { // a drawn token: find where it leads
+			if t.Href, err = w.manifestLink(ctx, s, sy); err != nil {
+				return nil, err
+			}
+		}
 		add(2, t, sy.StartedAt, staleAfter)
 	}
 	// Knative: revisions created and not yet Ready, and splits in progress.
 	seen := map[string]bool{}
-	for _, rv := range newestFirst(s.in.Revisions, func(x delivery.RevisionRecord) time.Time { return x.CreatedAt }) {
-		if rv.CreatedAt.IsZero() || !rv.ReadyAt.IsZero() || !rv.FailedAt.IsZero() || !rv.DeletedAt.IsZero() || rv.CreatedAt.After(now) {
+	for _, rv := range fl.Revisions {
+		if rv.CreatedAt.After(now) {
 			continue
 		}
 		seen[rv.Name] = true
-		add(3, token{Label: rv.Name, Title: cmp.Or(rv.App, rv.Service) + " " + rv.Env, Href: s.artifactLink(rv.Digest, rv.Image, rv.App)}, rv.CreatedAt, staleAfter)
-	}
-	type ae struct{ app, env string }
-	done := map[ae]bool{}
-	for _, tr := range s.in.Traffic {
-		k := ae{tr.App, tr.Env}
-		if done[k] {
-			continue
+		t := token{Label: rv.Name, Title: cmp.Or(rv.App, rv.Service) + " " + rv.Env}
+		if d.Phases[3].InFlight < maxTokens && now.Sub(rv.CreatedAt) <= staleAfter {
+			if t.Href, err = w.artifactLink(ctx, rv.Digest, rv.Image, rv.App); err != nil {
+				return nil, err
+			}
 		}
-		done[k] = true
-		split, _ := latestSplit(s.in.Traffic, tr.App, tr.Env)
+		add(3, t, rv.CreatedAt, staleAfter)
+	}
+	for _, p := range s.parts {
+		split, _ := latestSplit(p.Traffic)
 		serving := 0
 		for _, t := range split {
 			if t.Percent > 0 {
@@ -168,8 +180,14 @@ func (w *Web) flow(r *request) (any, error) {
 		for _, t := range split {
 			if t.Percent > 0 && t.Percent < 100 && t.Latest && !seen[t.Revision] {
 				seen[t.Revision] = true
-				rv := s.revision(t.Revision)
-				add(3, token{Label: t.Revision + " " + strconv.Itoa(t.Percent) + "\u00a0%", Title: tr.App + " " + tr.Env, Href: s.artifactLink(rv.Digest, rv.Image, tr.App)}, now, 0)
+				tok := token{Label: t.Revision + " " + strconv.Itoa(t.Percent) + "\u00a0%", Title: p.App + " " + p.Env}
+				if d.Phases[3].InFlight < maxTokens {
+					rv := p.Revision(t.Revision)
+					if tok.Href, err = w.artifactLink(ctx, rv.Digest, rv.Image, p.App); err != nil {
+						return nil, err
+					}
+				}
+				add(3, tok, now, 0)
 			}
 		}
 	}
@@ -180,53 +198,49 @@ func changeLink(q string) string { return "/changes?q=" + url.QueryEscape(q) }
 
 func appLink(app string) string { return "/apps/" + url.PathEscape(app) }
 
-// newestFirst returns a copy of rows sorted by time, newest first.
-func newestFirst[T any](rows []T, at func(T) time.Time) []T {
-	out := slices.Clone(rows)
-	slices.SortStableFunc(out, func(a, b T) int { return at(b).Compare(at(a)) })
-	return out
-}
-
-// manifestLink links a GitOps commit to the trace of the source commit it
-// deployed, else to the app.
-func (s *snapshot) manifestLink(commit, app string) string {
-	if commit != "" {
-		for _, m := range s.manifests {
-			if m.Commit == commit && m.SourceCommit != "" {
-				return changeLink(m.SourceCommit)
+// manifestLink links a running sync to the trace of the source commit its
+// GitOps commit deploys (the manifest change, else a deployment of it),
+// else to the app.
+func (w *Web) manifestLink(ctx context.Context, s *snapshot, sy delivery.SyncRecord) (string, error) {
+	if sy.Revision != "" && sy.App != "" {
+		// The manifest change comes before its sync: look back a month.
+		mcs, err := w.st.ManifestChanges(ctx, store.ModelFilter{App: sy.App, Env: sy.Env, Since: sy.StartedAt.AddDate(0, -1, 0)})
+		if err != nil {
+			return "", err
+		}
+		for _, m := range mcs {
+			if m.Commit == sy.Revision && m.SourceCommit != "" {
+				return changeLink(m.SourceCommit), nil
 			}
 		}
-		for _, d := range s.deps {
-			if d.ManifestCommit == commit && d.SourceCommit != "" {
-				return changeLink(d.SourceCommit)
+		for _, p := range s.partsOf(sy.App, nil) {
+			for i := len(p.Deployments) - 1; i >= 0; i-- {
+				if d := &p.Deployments[i]; d.ManifestCommit == sy.Revision && d.SourceCommit != "" {
+					return changeLink(d.SourceCommit), nil
+				}
 			}
 		}
 	}
-	if app != "" {
-		return appLink(app)
+	if sy.App != "" {
+		return appLink(sy.App), nil
 	}
-	return ""
+	return "", nil
 }
 
 // artifactLink links an image to the trace of the commit it was built from,
 // else to the app.
-func (s *snapshot) artifactLink(digest, image, app string) string {
-	for _, a := range s.in.Artifacts {
-		if a.SourceCommit != "" && ((digest != "" && a.Digest == digest) || (image != "" && (a.Key == image || a.Name+":"+a.Tag == image))) {
-			return changeLink(a.SourceCommit)
+func (w *Web) artifactLink(ctx context.Context, digest, image, app string) (string, error) {
+	arts, err := w.st.FindArtifacts(ctx, store.ArtifactLookup{Digest: digest, Image: image})
+	if err != nil {
+		return "", err
+	}
+	for _, a := range arts {
+		if a.SourceCommit != "" {
+			return changeLink(a.SourceCommit), nil
 		}
 	}
 	if app != "" {
-		return appLink(app)
+		return appLink(app), nil
 	}
-	return ""
-}
-
-func (s *snapshot) revision(name string) delivery.RevisionRecord {
-	for _, r := range s.in.Revisions {
-		if r.Name == name {
-			return r
-		}
-	}
-	return delivery.RevisionRecord{Name: name}
+	return "", nil
 }

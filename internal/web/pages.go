@@ -145,20 +145,18 @@ func median(vals []float64) *float64 {
 	return &m
 }
 
-// latestSplit is the newest traffic split of an app in an environment.
-func latestSplit(traffic []delivery.TrafficRecord, app, env string) ([]delivery.TrafficTarget, time.Time) {
-	var at time.Time
-	for _, t := range traffic {
-		if t.App == app && t.Env == env && t.Time.After(at) {
-			at = t.Time
-		}
+// latestSplit is the newest traffic split of a partition's traffic
+// records (in time order), largest share first.
+func latestSplit(traffic []*delivery.TrafficRecord) ([]delivery.TrafficTarget, time.Time) {
+	if len(traffic) == 0 {
+		return nil, time.Time{}
 	}
+	at := traffic[len(traffic)-1].Time
 	var out []delivery.TrafficTarget
-	for _, t := range traffic {
-		if t.App == app && t.Env == env && t.Time.Equal(at) {
-			out = append(out, t.TrafficTarget)
-		}
+	for i := len(traffic) - 1; i >= 0 && traffic[i].Time.Equal(at); i-- {
+		out = append(out, traffic[i].TrafficTarget)
 	}
+	slices.Reverse(out)
 	slices.SortStableFunc(out, func(a, b delivery.TrafficTarget) int { return b.Percent - a.Percent })
 	return out, at
 }

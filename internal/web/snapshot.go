@@ -9,52 +9,40 @@ import (
 	"sync"
 	"time"
 
-	"github.com/shiplog-dev/shiplog/internal/api"
 	"github.com/shiplog-dev/shiplog/internal/delivery"
 	"github.com/shiplog-dev/shiplog/internal/engine"
 	"github.com/shiplog-dev/shiplog/internal/engine/history"
-	"github.com/shiplog-dev/shiplog/internal/engine/trace"
 	"github.com/shiplog-dev/shiplog/internal/live"
 	"github.com/shiplog-dev/shiplog/internal/store"
 )
 
-// snapshot is the model every page reads, loaded once and shared until the
-// store changes: building the deployment history is the expensive part of
-// any page (tens of milliseconds on a few tens of thousands of events), and
-// it depends on nothing but the store and the clock.
+// snapshot is what every page reads of the model, loaded once and shared
+// until the store changes: the engine's partitions (each app and
+// environment with its history, latest health, sync status and traffic,
+// shared with the engine, not copied), the work in flight, the apps as
+// sources reported them and the last 30 days of Knative scale samples.
+// Pages select partitions and windows of them (binary searches by live
+// time), so that a page costs what it shows, not what the store holds.
 type snapshot struct {
 	builtAt  time.Time
 	gen      uint64
 	now      time.Time
 	settings engine.Settings
 
-	deps       []history.Deployment // live-time order
-	in         trace.Input          // deps plus the model rows traces read
-	apps       []delivery.App
-	health     []delivery.HealthRecord
-	syncStatus []delivery.SyncStatusRecord
-	scale      []delivery.ScaleRecord // the last 30 days
-	incidents  []delivery.IncidentRecord
-	manifests  []delivery.ManifestChangeRecord
+	parts    []engine.Partition // app then environment order
+	inFlight engine.InFlight
+	apps     []delivery.App
+	scale    []delivery.ScaleRecord // the last 30 days
 
 	teams    []string // sorted: configured teams and those events name
 	depTeams []string // sorted: the teams deployments are counted under (configured)
 	envs     []string // in flow order (dev before prod)
-
-	auditOnce sync.Once
-	audit     []api.AuditEntry // per deps[i]
 
 	scopedMu sync.Mutex
 	scoped   map[string]*snapshot // by access.View key: see forView
 	// allow is the scope of a scoped snapshot, for what pages ask the
 	// engine directly (nil: everything).
 	allow func(app, team, env string) bool
-}
-
-// auditEntries is the audit entry of each deployment, built on first use.
-func (s *snapshot) auditEntries() []api.AuditEntry {
-	s.auditOnce.Do(func() { s.audit = api.AuditEntries(s.deps, s.in) })
-	return s.audit
 }
 
 // team is an app's team: configured, else as the events said.
@@ -70,29 +58,21 @@ func (s *snapshot) team(app string) string {
 	return ""
 }
 
-// change finds the pull request that shipped a source commit (merged as
-// it, or headed by it), else the one with number pr.
-func (s *snapshot) change(sha string, pr int64) *delivery.ChangeRecord {
-	if sha != "" {
-		for i := range s.in.Changes {
-			c := &s.in.Changes[i]
-			if hasPrefix(c.MergeSHA, sha) || hasPrefix(c.HeadSHA, sha) {
-				return c
-			}
+// partsOf returns the partitions of app (every app: ""), keeping envs
+// (empty: every environment).
+func (s *snapshot) partsOf(app string, envs []string) []engine.Partition {
+	var out []engine.Partition
+	for _, p := range s.parts {
+		if (app == "" || p.App == app) && (len(envs) == 0 || slices.Contains(envs, p.Env)) {
+			out = append(out, p)
 		}
 	}
-	if pr != 0 {
-		for i := range s.in.Changes {
-			if s.in.Changes[i].Number == pr {
-				return &s.in.Changes[i]
-			}
-		}
-	}
-	return nil
+	return out
 }
 
-func hasPrefix(full, short string) bool {
-	return short != "" && full != "" && (strings.HasPrefix(full, short) || strings.HasPrefix(short, full))
+// hasDeployments reports whether any partition has a deployment.
+func (s *snapshot) hasDeployments() bool {
+	return slices.ContainsFunc(s.parts, func(p engine.Partition) bool { return len(p.Deployments) > 0 })
 }
 
 // snapshots hands out the current snapshot, rebuilding it when the hub
@@ -136,23 +116,13 @@ func (ss *snapshots) get(ctx context.Context) (*snapshot, error) {
 func (ss *snapshots) build(ctx context.Context, gen uint64) (*snapshot, error) {
 	s := &snapshot{builtAt: time.Now(), gen: gen, settings: ss.eng.Settings()}
 	s.now = s.settings.Now()
-	var err error
-	if s.deps, err = ss.eng.History(ctx); err != nil {
-		return nil, err
-	}
-	if s.in, err = ss.eng.TraceInput(ctx, s.deps); err != nil {
-		return nil, err
-	}
-	all := store.ModelFilter{}
 	steps := []struct {
 		what string
 		fn   func() error
 	}{
-		{"apps", func() (err error) { s.apps, err = ss.st.Apps(ctx, all); return }},
-		{"health", func() (err error) { s.health, err = ss.st.HealthTransitions(ctx, all); return }},
-		{"sync statuses", func() (err error) { s.syncStatus, err = ss.st.SyncStatuses(ctx, all); return }},
-		{"incidents", func() (err error) { s.incidents, err = ss.st.Incidents(ctx, all); return }},
-		{"manifest changes", func() (err error) { s.manifests, err = ss.st.ManifestChanges(ctx, all); return }},
+		{"partitions", func() (err error) { s.parts, err = ss.eng.Partitions(ctx, engine.PartitionQuery{}); return }},
+		{"work in flight", func() (err error) { s.inFlight, err = ss.eng.InFlight(ctx, nil); return }},
+		{"apps", func() (err error) { s.apps, err = ss.st.Apps(ctx, store.ModelFilter{}); return }},
 		{"scale samples", func() (err error) {
 			s.scale, err = ss.st.ScaleSamples(ctx, store.ModelFilter{Since: s.now.Add(-30 * 24 * time.Hour)})
 			return
@@ -180,10 +150,14 @@ func (s *snapshot) index() {
 			}
 		}
 	}
-	for _, d := range s.deps {
-		envs[d.Env] = true
-		if d.Team != "" {
-			teams[d.Team], depTeams[d.Team] = true, true
+	for _, p := range s.parts {
+		if n := len(p.Deployments); n > 0 {
+			envs[p.Env] = true
+			for _, d := range []*history.Deployment{&p.Deployments[0], &p.Deployments[n-1]} { // one team per partition, as configured
+				if d.Team != "" {
+					teams[d.Team], depTeams[d.Team] = true, true
+				}
+			}
 		}
 	}
 	s.teams = slices.Sorted(maps.Keys(teams))

@@ -185,7 +185,9 @@ func (w *Web) page(name string, build func(*request) (any, error)) http.HandlerF
 		var errKey string
 		snap, err := w.snap.get(hr.Context())
 		if err == nil {
-			req.snap = snap.forView(access.ViewOf(hr.Context()))
+			req.snap, err = snap.forView(hr.Context(), w.eng, access.ViewOf(hr.Context()))
+		}
+		if err == nil {
 			data, err = build(req)
 		}
 		var bi badInput
