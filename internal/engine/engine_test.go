@@ -101,6 +101,18 @@ type everything struct {
 	Efficiency   any
 	Reports      []any
 	Page         any
+	Partitions   []partition
+	InFlight     []engine.InFlight // everything, then a team's scope
+}
+
+// partition is what engine.Partition shows, without its link to the view.
+type partition struct {
+	App, Env, Team string
+	Deployments    []history.Deployment
+	Health         *delivery.HealthRecord
+	SyncStatus     *delivery.SyncStatusRecord
+	Traffic        []delivery.TrafficRecord
+	Window         []history.Deployment
 }
 
 func ask(t *testing.T, e *engine.Engine, now time.Time) everything {
@@ -145,6 +157,26 @@ func ask(t *testing.T, e *engine.Engine, now time.Time) everything {
 	}
 	if out.Page, err = e.Deployments(c, engine.DeploymentQuery{App: "search", Limit: 7, Offset: 2}); err != nil {
 		t.Fatal(err)
+	}
+	parts, err := e.Partitions(c, engine.PartitionQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range parts {
+		q := partition{App: p.App, Env: p.Env, Team: p.Team, Deployments: p.Deployments, Health: p.Health, SyncStatus: p.SyncStatus,
+			Window: p.Window(since, now.Add(-48*time.Hour))}
+		for _, r := range p.Traffic {
+			q.Traffic = append(q.Traffic, *r)
+		}
+		out.Partitions = append(out.Partitions, q)
+	}
+	money := func(app, team, env string) bool { return team == "money" }
+	for _, allow := range []func(app, team, env string) bool{nil, money} {
+		f, err := e.InFlight(c, allow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.InFlight = append(out.InFlight, f)
 	}
 	return out
 }
@@ -225,6 +257,8 @@ func TestIncrementalMatchesFresh(t *testing.T) {
 					clk := newClock(storetest.Base.Add(end.Sub(storetest.Base) / 3))
 					inc := engine.New(s, settings(clk))
 					steps := 0
+					var inFlight [4]int
+					scoped := false
 					for i := 0; i < len(events); steps++ {
 						n := 1 + rng.IntN(160)
 						chunk := events[i:min(i+n, len(events))]
@@ -240,6 +274,17 @@ func TestIncrementalMatchesFresh(t *testing.T) {
 						got := ask(t, inc, clk.now())
 						want := ask(t, engine.New(s, settings(clk)), clk.now())
 						same(t, fmt.Sprintf("after %d events, step %d", min(i, len(events)), steps), got, want)
+						f := got.InFlight[0]
+						inFlight[0] += len(f.Changes)
+						inFlight[1] += len(f.Runs)
+						inFlight[2] += len(f.Syncs)
+						inFlight[3] += len(f.Revisions)
+						if len(got.InFlight[1].Syncs) < len(f.Syncs) {
+							scoped = true
+						}
+					}
+					if slices.Contains(inFlight[:], 0) || !scoped {
+						t.Errorf("work in flight seen over the steps (pull requests, runs, syncs, revisions): %v, scope hid some: %v; want some of each", inFlight, scoped)
 					}
 					if st := inc.LastRefresh(); st.Total == 0 {
 						t.Errorf("last refresh: %+v, want partitions", st)
