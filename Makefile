@@ -59,7 +59,7 @@ fuzz:
 bench:
 	@dsn="$${SHIPLOG_TEST_POSTGRES_DSN:-$$(.ci/start-postgres)}"; \
 	kube="$${SHIPLOG_KUBE_BINARIES:-$$(.ci/kube-binaries)}"; \
-	set -o pipefail; SHIPLOG_TEST_POSTGRES_DSN="$$dsn" SHIPLOG_KUBE_BINARIES="$$kube" $(GO) test -p 1 -run '^$$' -bench . -benchtime 2s -count 1 ./... 2>&1 | \
+	set -o pipefail; SHIPLOG_TEST_POSTGRES_DSN="$$dsn" SHIPLOG_KUBE_BINARIES="$$kube" $(GO) test -p 1 -run '^$$' -bench . -benchtime 2s -count 1 -timeout 90m ./... 2>&1 | \
 		$(GO) run ./tools/benchreport -json bench/results.json
 
 # The demo: a simulated organisation on a temporary embedded store.

@@ -325,20 +325,24 @@ func (a *API) traces(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	traces, err := a.scopedTraces(r.Context(), tq)
+	if view := access.ViewOf(r.Context()); !view.All() {
+		traces, err := a.eng.ScopedTraces(r.Context(), tq, view.Allows)
+		if err != nil {
+			return nil, err
+		}
+		return paged(traces, limit, offset), nil
+	}
+	// Only the traces up to the page's end are built.
+	traces, total, err := a.eng.TracesPage(r.Context(), tq, offset+limit)
 	if err != nil {
 		return nil, err
 	}
-	return paged(traces, limit, offset), nil
-}
-
-// scopedTraces finds traces among what the request's principal may see.
-func (a *API) scopedTraces(ctx context.Context, q trace.Query) ([]trace.Trace, error) {
-	view := access.ViewOf(ctx)
-	if view.All() {
-		return a.eng.Traces(ctx, q)
+	p := paged(traces, limit, offset)
+	p.Total = total
+	if end := offset + len(p.Items); end < total && len(p.Items) > 0 {
+		p.NextOffset = &end
 	}
-	return a.eng.ScopedTraces(ctx, q, view.Allows)
+	return p, nil
 }
 
 // team is an app's configured team.

@@ -15,10 +15,11 @@ import (
 	"github.com/shiplog-dev/shiplog/internal/delivery"
 	"github.com/shiplog-dev/shiplog/internal/engine"
 	"github.com/shiplog-dev/shiplog/internal/store/storetest"
+	"github.com/shiplog-dev/shiplog/internal/store/storetest/benchstore"
 )
 
 // BenchmarkKPI measures the engine on a store of 1,000,000 deployments
-// (about 10,000,000 events, see benchstore_test.go), on SQLite and on
+// (about 10,000,000 events, see package storetest/benchstore), on SQLite and on
 // PostgreSQL:
 //
 //   - cold_load: the first call, reading the whole model and building every
@@ -39,9 +40,9 @@ func BenchmarkKPI(b *testing.B) {
 }
 
 func benchKPI(b *testing.B, kind string) {
-	s := openBenchStore(b, kind)
+	s := benchstore.Open(b, kind)
 	defer s.Close()
-	g := storetest.NewScaleGenerator(benchSeed, benchOptions())
+	g := benchstore.Generator()
 	now := storetest.ScaleEnd
 	cfg := engine.Settings{Teams: g.Teams(), Now: func() time.Time { return now }}
 	ctx := context.Background()

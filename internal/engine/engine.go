@@ -345,6 +345,7 @@ func (e *Engine) build(ae appEnv, r *rows, now time.Time) *part {
 	})
 	p.repos = sourceRepos(l, p.deps)
 	p.links = newLinkSet(rec.hashes)
+	p.shas = newShipIndex(p.deps)
 	return p
 }
 
@@ -806,17 +807,4 @@ func (e *Engine) TraceInput(ctx context.Context, deps []history.Deployment) (tra
 		}
 	}
 	return in, nil
-}
-
-// Traces returns the traces of the changes q selects.
-func (e *Engine) Traces(ctx context.Context, q trace.Query) ([]trace.Trace, error) {
-	deps, err := e.History(ctx)
-	if err != nil {
-		return nil, err
-	}
-	in, err := e.TraceInput(ctx, deps)
-	if err != nil {
-		return nil, err
-	}
-	return trace.Find(in, q), nil
 }

@@ -48,6 +48,9 @@ type part struct {
 	namespaces []nsKey
 	links      linkSet  // the links the build looked up
 	repos      []string // the source repositories of the commits deps shipped, sorted
+
+	shas shipIndex // the commits deps shipped, for traces (traces.go)
+
 	// The build is valid while now is in [validFrom, validUntil): it
 	// counted every deployment record at or before validFrom and none
 	// after, and the next record is at validUntil.

@@ -1,9 +1,9 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/shiplog-dev/shiplog/internal/delivery"
@@ -17,56 +17,46 @@ type ArtifactLookup struct {
 	Image  string
 }
 
-// FindArtifacts returns the artifacts q names, in table order (published
-// at, then key), through the digest and key indexes.
+// FindArtifacts returns the artifacts q names, in the order of Artifacts.
 func (s *Store) FindArtifacts(ctx context.Context, q ArtifactLookup) ([]delivery.ArtifactRecord, error) {
-	var or []string
-	var args []any
+	var w or
 	if q.Digest != "" {
-		or, args = append(or, "digest = ?"), append(args, q.Digest)
+		w.add("digest = ?", q.Digest)
 	}
 	if q.Image != "" {
-		or, args = append(or, "key = ?"), append(args, q.Image)
+		w.add("key = ?", q.Image)
 	}
-	if len(or) == 0 {
+	if len(w.conds) == 0 {
 		return nil, nil
 	}
-	all, err := listWhere(ctx, s, tblArtifacts, "("+strings.Join(or, " OR ")+")", args, scanArtifact)
+	out, err := find(ctx, s, tblArtifacts, w, nil, nil, scanArtifact, compareArtifacts, func(a *delivery.ArtifactRecord) bool {
+		return (q.Digest != "" && a.Digest == q.Digest) || (q.Image != "" && a.Key == q.Image)
+	})
 	if err != nil {
-		return nil, err
-	}
-	var out []delivery.ArtifactRecord
-	for _, a := range all {
-		if (q.Digest != "" && a.Digest == q.Digest) || (q.Image != "" && a.Key == q.Image) {
-			out = append(out, a)
-		}
+		return nil, fmt.Errorf("find artifacts: %w", err)
 	}
 	return out, nil
 }
 
-// listWhere runs a select on t with a condition (? placeholders), in the
-// table's order, and scans each row with scan.
-func listWhere[T any](ctx context.Context, s *Store, t table, cond string, args []any, scan func(sc func(...any) error) (T, error)) ([]T, error) {
-	order := t.orderBy
-	if order == "" {
-		order = t.timeCol + ", " + strings.Join(t.cols[:t.pk], ", ")
-	}
-	query := "SELECT " + strings.Join(append(slices.Clone(t.cols), t.extra...), ", ") + " FROM " + t.name + " WHERE " + cond + " ORDER BY " + order
-	rows, err := s.read.QueryContext(ctx, s.dialect.Rebind(query), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", t.name, err)
-	}
-	defer rows.Close()
-	var out []T
-	for rows.Next() {
-		v, err := scan(rows.Scan)
-		if err != nil {
-			return nil, fmt.Errorf("list %s: %w", t.name, err)
+// SyncsForRevisions returns the Argo CD syncs of these revisions (GitOps
+// commits), in the order of Syncs, through the revision index.
+func (s *Store) SyncsForRevisions(ctx context.Context, revisions []string) ([]delivery.SyncRecord, error) {
+	want := map[string]bool{}
+	var keys []string
+	for _, r := range revisions {
+		if r != "" && !want[r] {
+			want[r] = true
+			keys = append(keys, r)
 		}
-		out = append(out, v)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list %s: %w", t.name, err)
+	out, err := find(ctx, s, tblSyncs, or{}, keys, func(w *or, rev string) { w.add("revision = ?", rev) },
+		scanSync, compareSyncs, func(r *delivery.SyncRecord) bool { return want[r.Revision] })
+	if err != nil {
+		return nil, fmt.Errorf("find syncs: %w", err)
 	}
 	return out, nil
+}
+
+func compareSyncs(a, b *delivery.SyncRecord) int {
+	return cmp.Or(a.StartedAt.Compare(b.StartedAt), strings.Compare(a.Cluster, b.Cluster), strings.Compare(a.Application, b.Application))
 }

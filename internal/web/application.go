@@ -156,7 +156,11 @@ func (w *Web) application(r *request) (any, error) {
 			ae.Split = append(ae.Split, split{t.Revision, t.Percent})
 		}
 		ae.Traffic = trafficHistory(p.Traffic, since, r.t["apps.traffic"])
-		ae.Replicas, ae.Samples, ae.Scaled = replicaChart(s.scale, name, env, since, r.t["app.replicas"])
+		samples, err := w.st.ScaleSamples(r.Context(), store.ModelFilter{App: name, Env: env, Since: since, Until: until})
+		if err != nil {
+			return nil, err
+		}
+		ae.Replicas, ae.Samples, ae.Scaled = replicaChart(samples, r.t["app.replicas"])
 		d.Envs = append(d.Envs, ae)
 	}
 	d.Total = len(shown)
@@ -278,14 +282,9 @@ func trafficHistory(traffic []*delivery.TrafficRecord, since time.Time, label st
 }
 
 // replicaChart draws the replicas serving an app in one environment over
-// time (the sum of the latest sample of each revision).
-func replicaChart(scale []delivery.ScaleRecord, app, env string, since time.Time, label string) (template.HTML, int, *int) {
-	var rows []delivery.ScaleRecord
-	for _, s := range scale {
-		if s.App == app && s.Env == env && !s.Time.Before(since) {
-			rows = append(rows, s)
-		}
-	}
+// time (the sum of the latest sample of each revision) from its scale
+// samples over the window.
+func replicaChart(rows []delivery.ScaleRecord, label string) (template.HTML, int, *int) {
 	if len(rows) == 0 {
 		return "", 0, nil
 	}

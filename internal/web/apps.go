@@ -11,6 +11,7 @@ import (
 	"github.com/shiplog-dev/shiplog/internal/delivery"
 	"github.com/shiplog-dev/shiplog/internal/engine"
 	"github.com/shiplog-dev/shiplog/internal/engine/history"
+	"github.com/shiplog-dev/shiplog/internal/store"
 )
 
 // The Applications page: every app in every environment, as it runs now.
@@ -89,7 +90,11 @@ func (w *Web) apps(r *request) (any, error) {
 			d.Columns = append(d.Columns, e)
 		}
 	}
-	scale := latestScale(s.scale)
+	recent, err := s.recentScale(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	scale := latestScale(recent)
 	var cells []*appCell // whose pull request to look up
 	for _, name := range slices.Sorted(maps.Keys(names)) {
 		row := appRow{Name: name, Team: s.team(name)}
@@ -155,14 +160,14 @@ func (w *Web) pullRequests(ctx context.Context, cells []*appCell) error {
 			shas = append(shas, c.Dep.SourceCommit)
 		}
 	}
-	found, err := findChanges(ctx, w.st, shas, 0)
+	found, err := w.st.FindChanges(ctx, store.ChangeLookup{SHAs: shas})
 	if err != nil {
 		return err
 	}
 	for _, c := range cells {
 		ch := changeOf(found, c.Dep.SourceCommit)
 		if ch == nil && c.Dep.PR != 0 {
-			byNumber, err := findChanges(ctx, w.st, nil, c.Dep.PR)
+			byNumber, err := w.st.FindChanges(ctx, store.ChangeLookup{Number: c.Dep.PR})
 			if err != nil {
 				return err
 			}

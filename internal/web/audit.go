@@ -56,10 +56,15 @@ func (w *Web) audit(r *request) (any, error) {
 	if d.Env != "" {
 		envs = []string{d.Env}
 	}
-	deps := newestFirst(s.partsOf(d.App, envs), since, until, func(dep *history.Deployment) bool {
+	keep := func(dep *history.Deployment) bool {
 		return (d.Team == "" || dep.Team == d.Team) && (d.Failed != "true" || dep.Failed()) && (d.Failed != "false" || !dep.Failed())
-	})
-	d.Total = len(deps)
+	}
+	off, limit := r.offset(), pageSize
+	if r.print {
+		off, limit = 0, maxPrint
+	}
+	shown, total := newestFirst(s.partsOf(d.App, envs), since, until, keep, off, limit)
+	d.Total = total
 	exp := url.Values{}
 	for k, v := range map[string]string{"app": d.App, "env": d.Env, "team": d.Team, "failed": d.Failed} {
 		if v != "" {
@@ -79,14 +84,10 @@ func (w *Web) audit(r *request) (any, error) {
 	d.PrintHref = "/audit?" + page.Encode()
 	page.Del("view")
 	d.BackHref = "/audit?" + page.Encode()
-	var shown []*history.Deployment
 	if r.print {
-		shown = deps[:min(len(deps), maxPrint)]
-		d.Truncated = len(shown) < len(deps)
+		d.Truncated = len(shown) < total
 	} else {
-		off := r.offset()
-		shown = pageOf(deps, off)
-		d.Pager = r.pager(off, len(deps), len(shown))
+		d.Pager = r.pager(off, total, len(shown))
 	}
 	list := make([]history.Deployment, len(shown))
 	for i, dep := range shown {

@@ -54,7 +54,7 @@ func (w *Web) changes(r *request) (any, error) {
 	}
 	d.Searched = true
 	if r.snap.allow == nil {
-		traces, total, err := tracesPage(r.Context(), w.eng, q, maxTraces)
+		traces, total, err := w.eng.TracesPage(r.Context(), q, maxTraces)
 		if err != nil {
 			return nil, err
 		}

@@ -129,9 +129,15 @@ func (w *Web) delivery(r *request) (any, error) {
 	}
 	d.CountedEnvs = envs
 	f := depFilter{App: d.App, Team: d.Team, Envs: envs, Since: since, Until: until}
-	if d.Eff, err = w.efficiency(r, f); err != nil {
-		return nil, err
-	}
+	// The efficiency panel asks the engine while this goroutine computes
+	// the rest of the page from the partitions.
+	var effErr error
+	effDone := make(chan struct{})
+	go func() {
+		defer close(effDone)
+		d.Eff, effErr = w.efficiency(r, f)
+	}()
+	defer func() { <-effDone }() // on an early return too
 	th := s.settings.Thresholds
 	parts := s.partsOf(f.App, f.Envs)
 	rep := metrics.ComputeParts(partWindows(parts, since, until), f.metrics(), since, until, th)
@@ -231,6 +237,10 @@ func (w *Web) delivery(r *request) (any, error) {
 			d.Groups = append(d.Groups, row)
 		}
 	}
+	<-effDone
+	if effErr != nil {
+		return nil, effErr
+	}
 	return d, nil
 }
 
@@ -296,29 +306,53 @@ func (w *Web) deployments(r *request) (any, error) {
 		f.Envs = s.settings.ProductionEnvs
 	}
 	d := &deploymentsData{Since: since, Until: until, App: f.App, Team: f.Team, Envs: f.Envs, Failed: f.Failed, Rework: f.Rework}
-	rows := newestFirst(s.partsOf(f.App, f.Envs), since, until, f.keep)
-	d.Total = len(rows)
 	off := r.offset()
-	for _, dep := range pageOf(rows, off) {
+	rows, total := newestFirst(s.partsOf(f.App, f.Envs), since, until, f.keep, off, pageSize)
+	d.Total = total
+	for _, dep := range rows {
 		d.Rows = append(d.Rows, *dep)
 	}
 	d.Pager = r.pager(off, d.Total, len(d.Rows))
 	return d, nil
 }
 
-// newestFirst returns the deployments of parts live in [since, until)
-// that keep keeps, newest first (the history's order, reversed: among
-// deployments live at the same time, the later partition first).
-func newestFirst(parts []engine.Partition, since, until time.Time, keep func(*history.Deployment) bool) []*history.Deployment {
-	var out []*history.Deployment
-	for i := len(parts) - 1; i >= 0; i-- {
-		w := parts[i].Window(since, until)
-		for j := len(w) - 1; j >= 0; j-- {
-			if keep(&w[j]) {
-				out = append(out, &w[j])
+// newestFirst returns the page [offset, offset+limit) of the deployments
+// of parts live in [since, until) that keep keeps, newest first (the
+// history's order, reversed: among deployments live at the same time, the
+// later partition first), and how many there are in all. The windows are
+// merged from their ends, so a page costs its offset and size, not the
+// window's.
+func newestFirst(parts []engine.Partition, since, until time.Time, keep func(*history.Deployment) bool, offset, limit int) ([]*history.Deployment, int) {
+	w := partWindows(parts, since, until)
+	total := 0
+	pos := make([]int, len(w))
+	for i := range w {
+		pos[i] = len(w[i]) - 1
+		for j := range w[i] {
+			if keep(&w[i][j]) {
+				total++
 			}
 		}
 	}
-	slices.SortStableFunc(out, func(a, b *history.Deployment) int { return b.LiveAt.Compare(a.LiveAt) })
-	return out
+	var out []*history.Deployment
+	for seen := 0; len(out) < limit; {
+		best := -1
+		for i := range w {
+			if pos[i] >= 0 && (best < 0 || !w[i][pos[i]].LiveAt.Before(w[best][pos[best]].LiveAt)) {
+				best = i
+			}
+		}
+		if best < 0 {
+			break
+		}
+		d := &w[best][pos[best]]
+		pos[best]--
+		if !keep(d) {
+			continue
+		}
+		if seen++; seen > offset {
+			out = append(out, d)
+		}
+	}
+	return out, total
 }

@@ -23,7 +23,7 @@ func (s *snapshot) forView(ctx context.Context, eng *engine.Engine, v access.Vie
 		return c, nil
 	}
 	allow := v.Allows
-	c := &snapshot{builtAt: s.builtAt, gen: s.gen, now: s.now, settings: s.settings, allow: allow}
+	c := &snapshot{builtAt: s.builtAt, gen: s.gen, now: s.now, settings: s.settings, allow: allow, parent: s}
 	var err error
 	if c.parts, err = eng.Partitions(ctx, engine.PartitionQuery{Allow: allow}); err != nil {
 		return nil, err
@@ -32,7 +32,6 @@ func (s *snapshot) forView(ctx context.Context, eng *engine.Engine, v access.Vie
 		return nil, err
 	}
 	c.apps = keep(s.apps, func(a delivery.App) bool { return allow(a.Name, s.team(a.Name), a.Env) })
-	c.scale = keep(s.scale, func(r delivery.ScaleRecord) bool { return allow(r.App, s.team(r.App), r.Env) })
 	c.index()
 	if s.scoped == nil {
 		s.scoped = map[string]*snapshot{}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -32,7 +33,15 @@ type snapshot struct {
 	parts    []engine.Partition // app then environment order
 	inFlight engine.InFlight
 	apps     []delivery.App
-	scale    []delivery.ScaleRecord // the last 30 days
+
+	// The last 30 days of Knative scale samples, read on first use (by
+	// the Applications page); a scoped snapshot keeps its scope's part of
+	// its parent's.
+	st        *store.Store
+	parent    *snapshot
+	scaleOnce sync.Once
+	scale     []delivery.ScaleRecord
+	scaleErr  error
 
 	teams    []string // sorted: configured teams and those events name
 	depTeams []string // sorted: the teams deployments are counted under (configured)
@@ -40,6 +49,9 @@ type snapshot struct {
 
 	scopedMu sync.Mutex
 	scoped   map[string]*snapshot // by access.View key: see forView
+
+	pagesMu sync.Mutex
+	pages   map[string]*builtPage // by page, language and URL: see built
 	// allow is the scope of a scoped snapshot, for what pages ask the
 	// engine directly (nil: everything).
 	allow func(app, team, env string) bool
@@ -58,6 +70,22 @@ func (s *snapshot) team(app string) string {
 	return ""
 }
 
+// recentScale returns the Knative scale samples of the last 30 days.
+func (s *snapshot) recentScale(ctx context.Context) ([]delivery.ScaleRecord, error) {
+	s.scaleOnce.Do(func() {
+		if s.parent != nil {
+			all, err := s.parent.recentScale(ctx)
+			s.scale, s.scaleErr = keep(all, func(r delivery.ScaleRecord) bool { return s.allow(r.App, s.team(r.App), r.Env) }), err
+			return
+		}
+		s.scale, s.scaleErr = s.st.ScaleSamples(ctx, store.ModelFilter{Since: s.now.Add(-30 * 24 * time.Hour)})
+		if s.scaleErr != nil {
+			s.scaleErr = fmt.Errorf("load scale samples: %w", s.scaleErr)
+		}
+	})
+	return s.scale, s.scaleErr
+}
+
 // partsOf returns the partitions of app (every app: ""), keeping envs
 // (empty: every environment).
 func (s *snapshot) partsOf(app string, envs []string) []engine.Partition {
@@ -73,6 +101,48 @@ func (s *snapshot) partsOf(app string, envs []string) []engine.Partition {
 // hasDeployments reports whether any partition has a deployment.
 func (s *snapshot) hasDeployments() bool {
 	return slices.ContainsFunc(s.parts, func(p engine.Partition) bool { return len(p.Deployments) > 0 })
+}
+
+// builtPage is what a page builder made of the snapshot for one URL.
+type builtPage struct {
+	data        any
+	title, live string
+	print       bool
+}
+
+// maxBuiltPages bounds the pages a snapshot keeps.
+const maxBuiltPages = 128
+
+// built returns what build makes of the snapshot for the page name in
+// lang at u, made once per snapshot (the snapshot is a fixed state of the
+// model, so the result does not change): every open browser that
+// refreshes a page after a change, and every reload, shares one build.
+// The query's fragment and lang parameters do not change what is built.
+func (s *snapshot) built(name, lang string, u *url.URL, r *request, build func(*request) (any, error)) (any, error) {
+	q := u.Query()
+	q.Del("fragment")
+	q.Del("lang")
+	key := name + "\x00" + lang + "\x00" + u.Path + "?" + q.Encode()
+	s.pagesMu.Lock()
+	b := s.pages[key]
+	s.pagesMu.Unlock()
+	if b == nil {
+		data, err := build(r)
+		if err != nil {
+			return nil, err
+		}
+		b = &builtPage{data: data, title: r.title, live: r.live, print: r.print}
+		s.pagesMu.Lock()
+		if s.pages == nil {
+			s.pages = map[string]*builtPage{}
+		}
+		if len(s.pages) < maxBuiltPages {
+			s.pages[key] = b
+		}
+		s.pagesMu.Unlock()
+	}
+	r.title, r.live, r.print = b.title, b.live, b.print
+	return b.data, nil
 }
 
 // snapshots hands out the current snapshot, rebuilding it when the hub
@@ -114,7 +184,7 @@ func (ss *snapshots) get(ctx context.Context) (*snapshot, error) {
 }
 
 func (ss *snapshots) build(ctx context.Context, gen uint64) (*snapshot, error) {
-	s := &snapshot{builtAt: time.Now(), gen: gen, settings: ss.eng.Settings()}
+	s := &snapshot{builtAt: time.Now(), gen: gen, settings: ss.eng.Settings(), st: ss.st}
 	s.now = s.settings.Now()
 	steps := []struct {
 		what string
@@ -123,10 +193,6 @@ func (ss *snapshots) build(ctx context.Context, gen uint64) (*snapshot, error) {
 		{"partitions", func() (err error) { s.parts, err = ss.eng.Partitions(ctx, engine.PartitionQuery{}); return }},
 		{"work in flight", func() (err error) { s.inFlight, err = ss.eng.InFlight(ctx, nil); return }},
 		{"apps", func() (err error) { s.apps, err = ss.st.Apps(ctx, store.ModelFilter{}); return }},
-		{"scale samples", func() (err error) {
-			s.scale, err = ss.st.ScaleSamples(ctx, store.ModelFilter{Since: s.now.Add(-30 * 24 * time.Hour)})
-			return
-		}},
 	}
 	for _, st := range steps {
 		if err := st.fn(); err != nil {

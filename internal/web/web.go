@@ -188,7 +188,7 @@ func (w *Web) page(name string, build func(*request) (any, error)) http.HandlerF
 			req.snap, err = snap.forView(hr.Context(), w.eng, access.ViewOf(hr.Context()))
 		}
 		if err == nil {
-			data, err = build(req)
+			data, err = req.snap.built(name, lang, hr.URL, req, build)
 		}
 		var bi badInput
 		switch {

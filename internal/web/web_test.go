@@ -59,6 +59,12 @@ func buildFixture(dir string, events []delivery.Event, now time.Time) (*fixture,
 		}
 	}
 	eng := engine.New(st, engine.Settings{Now: func() time.Time { return now }, Teams: map[string]string{"ledger": "money"}})
+	return fixtureOn(st, eng, hub)
+}
+
+// fixtureOn serves the UI, /events and the API over st and eng, with hub's
+// event streams. Its close closes hub and st.
+func fixtureOn(st *store.Store, eng *engine.Engine, hub *live.Hub) (*fixture, error) {
 	ui, err := web.New(web.Options{Engine: eng, Store: st, Hub: hub, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return nil, err

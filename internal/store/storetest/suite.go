@@ -40,6 +40,7 @@ func Run(t *testing.T, open Opener) {
 		{"Cursors", testCursors},
 		{"RewrittenMarksDeployments", testRewritten},
 		{"ChangeFeed", testChangeFeed},
+		{"Lookups", testLookups},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })

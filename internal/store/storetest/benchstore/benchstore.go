@@ -1,4 +1,16 @@
-package engine_test
+// Package benchstore opens the store of the KPI benchmark: 1,000,000
+// deployments (about 10,000,000 events) from storetest.ScaleGenerator,
+// filled once through Append and kept between runs: SQLite in a file under
+// the user's cache directory (or SHIPLOG_BENCH_CACHE), PostgreSQL in its own
+// database beside the test one (or SHIPLOG_BENCH_POSTGRES_DSN). Filling takes
+// tens of minutes; each run fills for at most SHIPLOG_BENCH_FILL_BUDGET
+// (default 8m, "0": no limit) and resumes where the previous one stopped.
+//
+// The engine's BenchmarkKPI and the web UI's BenchmarkRenderScale run on it.
+// It is test support: only tests import it. It is not part of storetest
+// because it imports the SQLite and PostgreSQL stores, whose own tests import
+// storetest.
+package benchstore
 
 import (
 	"context"
@@ -16,24 +28,26 @@ import (
 	"github.com/shiplog-dev/shiplog/internal/store/storetest"
 )
 
-// The KPI benchmark's store: 1,000,000 deployments (about 10,000,000
-// events) from storetest.ScaleGenerator, filled once through Append and
-// kept between runs: SQLite in a file under the user's cache directory,
-// PostgreSQL in its own database beside the test one. Filling takes tens of
-// minutes; each run fills for at most SHIPLOG_BENCH_FILL_BUDGET (default
-// 8m, "0": no limit) and resumes where the previous one stopped.
-
 const (
-	benchSeed        = 42
-	benchDeployments = 1_000_000
+	// Seed is the seed of the generator that fills the store.
+	Seed = 42
+	// Deployments is how many deployments the store holds once filled.
+	Deployments = 1_000_000
 )
 
-func benchOptions() storetest.ScaleOptions {
-	return storetest.ScaleOptions{Deployments: benchDeployments}
+// Options are the options of the generator that fills the store.
+func Options() storetest.ScaleOptions {
+	return storetest.ScaleOptions{Deployments: Deployments}
 }
 
-// benchSQLitePath is where the filled SQLite store is kept.
-func benchSQLitePath(tb testing.TB) string {
+// Generator returns a new generator of the store's history: its Teams and
+// Apps are the store's, and its Change makes the store's changes in order.
+func Generator() *storetest.ScaleGenerator {
+	return storetest.NewScaleGenerator(Seed, Options())
+}
+
+// SQLitePath is where the filled SQLite store is kept.
+func SQLitePath(tb testing.TB) string {
 	dir := os.Getenv("SHIPLOG_BENCH_CACHE")
 	if dir == "" {
 		c, err := os.UserCacheDir()
@@ -45,9 +59,9 @@ func benchSQLitePath(tb testing.TB) string {
 	return filepath.Join(dir, "kpi-"+storetest.ScaleVersion+".db")
 }
 
-// benchPostgresDSN is the DSN of the benchmark database, created when
-// missing on the test DSN's server, or "" when no test DSN is set.
-func benchPostgresDSN(tb testing.TB) string {
+// PostgresDSN is the DSN of the benchmark database, created when missing on
+// the test DSN's server, or "" when no test DSN is set.
+func PostgresDSN(tb testing.TB) string {
 	if dsn := os.Getenv("SHIPLOG_BENCH_POSTGRES_DSN"); dsn != "" {
 		return dsn
 	}
@@ -77,8 +91,8 @@ func benchPostgresDSN(tb testing.TB) string {
 	return u.String()
 }
 
-// dropBenchPostgres empties the benchmark database (a generator change).
-func dropBenchPostgres(tb testing.TB, dsn string) {
+// dropPostgres empties the benchmark database (a generator change).
+func dropPostgres(tb testing.TB, dsn string) {
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		tb.Fatal(err)
@@ -89,24 +103,29 @@ func dropBenchPostgres(tb testing.TB, dsn string) {
 	}
 }
 
-// openBenchStore opens the benchmark store of the named kind, filled
-// (b.Skip when the fill budget ran out first, saying how to go on).
-func openBenchStore(b *testing.B, kind string) *store.Store {
+// Open opens the benchmark store of the named kind ("sqlite" or
+// "postgres"), filled: it fills what is missing within the fill budget, and
+// calls b.Skip, saying how to go on, when the budget ran out first or when
+// no PostgreSQL DSN is set. The caller closes the store.
+func Open(b *testing.B, kind string) *store.Store {
 	b.Helper()
 	ctx := context.Background()
 	open := func() *store.Store {
+		b.Helper()
 		var s *store.Store
 		var err error
 		switch kind {
 		case "sqlite":
-			path := benchSQLitePath(b)
+			path := SQLitePath(b)
 			s, err = sqlite.Open(ctx, path, store.Options{})
 		case "postgres":
-			dsn := benchPostgresDSN(b)
+			dsn := PostgresDSN(b)
 			if dsn == "" {
-				b.Skip("SHIPLOG_TEST_POSTGRES_DSN is not set: no PostgreSQL KPI benchmark (run .ci/start-postgres and export its output)")
+				b.Skip("SHIPLOG_TEST_POSTGRES_DSN is not set: no benchmark on the PostgreSQL KPI store (run .ci/start-postgres and export its output)")
 			}
 			s, err = postgres.Open(ctx, dsn, store.Options{})
+		default:
+			b.Fatalf("benchstore: unknown store kind %q", kind)
 		}
 		if err != nil {
 			b.Fatal(err)
@@ -124,7 +143,7 @@ func openBenchStore(b *testing.B, kind string) *store.Store {
 	if st.Version != "" && st.Version != storetest.ScaleVersion && kind == "postgres" {
 		b.Logf("the PostgreSQL benchmark database was filled by %s: emptying it", st.Version)
 		_ = s.Close()
-		dropBenchPostgres(b, benchPostgresDSN(b))
+		dropPostgres(b, PostgresDSN(b))
 		s = open()
 		st = storetest.FillState{}
 	}
@@ -150,7 +169,7 @@ func openBenchStore(b *testing.B, kind string) *store.Store {
 	if kind == "postgres" {
 		writers = 4
 	}
-	g := storetest.NewScaleGenerator(benchSeed, benchOptions())
+	g := Generator()
 	st, err = storetest.FillScale(fillCtx, s, g, 5000, writers, func(cur storetest.FillState) {
 		if time.Since(last) > 30*time.Second {
 			last = time.Now()
@@ -167,7 +186,7 @@ func openBenchStore(b *testing.B, kind string) *store.Store {
 		_ = s.Close()
 		b.Skipf("the %s KPI store is filled up to change %d of about %d (resumable): run the benchmark again, or fill it in one go with "+
 			"SHIPLOG_BENCH_FILL_BUDGET=0 go test -run '^$' -bench 'KPI/store=%s' -timeout 0 ./internal/engine/",
-			kind, st.Changes, benchDeployments*100/255, kind)
+			kind, st.Changes, Deployments*100/255, kind)
 	}
 	return s
 }
