@@ -3,6 +3,7 @@ package storetest
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -201,6 +202,68 @@ func testLookups(t *testing.T, open Opener) {
 				}
 			}
 			got, err := s.TrafficForRevisions(c, tc.names)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameRows(t, got, want, tc.n)
+		})
+	}
+
+	// Artifacts by digest or key, and syncs by revision, from the
+	// generator's rows.
+	var art delivery.ArtifactRecord
+	for _, r := range all.Artifacts {
+		if r.Digest != "" {
+			art = r
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		q    store.ArtifactLookup
+		n    int
+	}{
+		{"digest", store.ArtifactLookup{Digest: art.Digest}, -1},
+		{"key", store.ArtifactLookup{Image: art.Key}, -1},
+		{"both", store.ArtifactLookup{Digest: art.Digest, Image: "ghcr.io/acme/none:0"}, -1},
+		{"no match", store.ArtifactLookup{Digest: "sha256:0000", Image: "ghcr.io/acme/none:0"}, 0},
+		{"nothing asked", store.ArtifactLookup{}, 0},
+	} {
+		t.Run("artifacts/"+tc.name, func(t *testing.T) {
+			var want []delivery.ArtifactRecord
+			for _, r := range all.Artifacts {
+				if (tc.q.Digest != "" && r.Digest == tc.q.Digest) || (tc.q.Image != "" && r.Key == tc.q.Image) {
+					want = append(want, r)
+				}
+			}
+			got, err := s.FindArtifacts(c, tc.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameRows(t, got, want, tc.n)
+		})
+	}
+	var revisions []string
+	for i, r := range all.Syncs {
+		if i%3 == 0 && r.Revision != "" {
+			revisions = append(revisions, r.Revision)
+		}
+	}
+	for i := range 300 { // more than one statement asks for
+		revisions = append(revisions, fmt.Sprintf("%040x", i*104729+3))
+	}
+	for _, tc := range []struct {
+		name string
+		revs []string
+		n    int
+	}{{"many", revisions, -1}, {"one, twice", []string{revisions[0], revisions[0]}, -1}, {"no match", []string{"0123456789"}, 0}} {
+		t.Run("syncs/"+tc.name, func(t *testing.T) {
+			var want []delivery.SyncRecord
+			for _, r := range all.Syncs {
+				if slices.Contains(tc.revs, r.Revision) {
+					want = append(want, r)
+				}
+			}
+			got, err := s.SyncsForRevisions(c, tc.revs)
 			if err != nil {
 				t.Fatal(err)
 			}
