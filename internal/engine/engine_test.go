@@ -140,6 +140,9 @@ func ask(t *testing.T, e *engine.Engine, now time.Time) everything {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if inc, err := e.Incidents(c, q); err != nil || !reflect.DeepEqual(inc, rep.Incidents) {
+			t.Fatalf("Incidents(%+v) = %+v, %v; Report says %+v", q, inc, err, rep.Incidents)
+		}
 		out.Metrics = append(out.Metrics, r, deps)
 		out.Reports = append(out.Reports, rep)
 	}

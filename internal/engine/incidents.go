@@ -75,3 +75,14 @@ func (e *Engine) incidents(ctx context.Context, parts []*part, since, until time
 	}
 	return s, nil
 }
+
+// Incidents counts the incidents of q's window and how many a deployment
+// q selects took the blame for: Report's Incidents alone.
+func (e *Engine) Incidents(ctx context.Context, q Query) (IncidentStats, error) {
+	v, err := e.current(ctx)
+	if err != nil {
+		return IncidentStats{}, err
+	}
+	mf, until := e.filter(q)
+	return e.incidents(ctx, e.partitions(v, mf.App, mf.Team, mf.Envs, q.Allow), q.Since, until)
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shiplog-dev/shiplog/internal/engine"
+	"github.com/shiplog-dev/shiplog/internal/engine/efficiency"
 	"github.com/shiplog-dev/shiplog/internal/engine/history"
 	"github.com/shiplog-dev/shiplog/internal/engine/metrics"
 )
@@ -84,18 +85,28 @@ type effData struct {
 // efficiency builds the panel from the engine's report and deviations
 // for the page's selection, within the principal's scope.
 func (w *Web) efficiency(r *request, f depFilter) (*effData, error) {
+	ctx := r.Context()
 	q := engine.Query{App: f.App, Team: f.Team, Envs: f.Envs, Since: f.Since, Until: f.Until, Allow: r.snap.allow}
-	rep, err := w.eng.Report(r.Context(), q)
+	// The efficiency figures (the longest: the Knative cost of the window)
+	// in parallel with the others; together, what engine.Report computes.
+	var e efficiency.Report
+	var effErr error
+	effDone := make(chan struct{})
+	go func() {
+		defer close(effDone)
+		e, effErr = w.eng.Efficiency(ctx, q)
+	}()
+	defer func() { <-effDone }()
+	tr, err := w.eng.Traceability(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	e := rep.Efficiency
-	d := &effData{Automation: e.Automation.Level, Automated: e.Automation.Automated, Manual: e.Automation.Manual,
-		Interventions: e.Interventions.Total, EngineerSeconds: e.Interventions.EngineerMinutes * 60,
-		ReplicaHours: e.Cost.ReplicaSeconds / 3600, SavedHours: e.Cost.SavedReplicaSeconds / 3600,
-		Cost: e.Cost.Cost, Saving: e.Cost.Saving, Currency: e.Cost.Currency,
-		Traceable: rep.Traceability.Rate, TraceableN: rep.Traceability.Traceable, TraceableOf: rep.Traceability.Deployments,
-		IncidentsLinked: rep.Incidents.LinkedRate, Linked: rep.Incidents.Linked, Incidents: rep.Incidents.Total}
+	inc, err := w.eng.Incidents(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	d := &effData{Traceable: tr.Rate, TraceableN: tr.Traceable, TraceableOf: tr.Deployments,
+		IncidentsLinked: inc.LinkedRate, Linked: inc.Linked, Incidents: inc.Total}
 	if _, err := w.eng.Rules(); err == nil {
 		dev, err := w.eng.Deviations(r.Context(), engine.DeviationQuery{App: f.App, Team: f.Team, Envs: f.Envs, Since: f.Since, Until: f.Until, Allow: r.snap.allow})
 		if err != nil {
@@ -104,6 +115,14 @@ func (w *Web) efficiency(r *request, f depFilter) (*effData, error) {
 		d.Deviations, d.DeviationsDeployed = len(dev.Deviations), dev.Deployments
 	}
 	d.PoliciesHref = "/policies?since=" + f.Since.UTC().Format(time.DateOnly)
+	<-effDone
+	if effErr != nil {
+		return nil, effErr
+	}
+	d.Automation, d.Automated, d.Manual = e.Automation.Level, e.Automation.Automated, e.Automation.Manual
+	d.Interventions, d.EngineerSeconds = e.Interventions.Total, e.Interventions.EngineerMinutes*60
+	d.ReplicaHours, d.SavedHours = e.Cost.ReplicaSeconds/3600, e.Cost.SavedReplicaSeconds/3600
+	d.Cost, d.Saving, d.Currency = e.Cost.Cost, e.Cost.Saving, e.Cost.Currency
 	return d, nil
 }
 
