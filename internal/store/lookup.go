@@ -145,11 +145,14 @@ func (w *or) add(cond string, args ...any) {
 }
 
 // keyList is what a lookup joins its table with: the rows of k, one per
-// key (VALUES of columns column1, column2, …), and the join condition.
+// key (VALUES of columns column1, column2, …), and the join condition;
+// or, where a join does not use the table's indexes, the condition of one
+// key, ORed.
 type keyList struct {
 	keys []string
 	row  func(key string) []any
 	on   string
+	cond func(w *or, key string)
 }
 
 // lookupChunk is how many items or keys one statement asks for: a few
@@ -181,10 +184,16 @@ func find[T any](ctx context.Context, s *Store, t table, fixed or, items []strin
 
 // findJoined returns the rows of t that fixed selects or that join with
 // one of keys (in chunks), and that keep keeps, in t's list order
-// (compare). A join, not ORed conditions: SQLite's planner takes time in
-// the number of terms of a disjunction, not in the rows of a VALUES list.
+// (compare). On SQLite a join, not ORed conditions: its planner takes time
+// in the number of terms of a disjunction, not in the rows of a VALUES
+// list. PostgreSQL plans a join with a VALUES list of ranges as a scan of
+// the table (it cannot tell how selective a range of parameters is), and
+// ORed ranges as a union of index scans: it gets those.
 func findJoined[T any](ctx context.Context, s *Store, t table, fixed or, keys keyList,
 	scan func(sc func(...any) error) (T, error), compare func(a, b *T) int, keep func(*T) bool) ([]T, error) {
+	if s.dialect.Name() != "sqlite" {
+		return find(ctx, s, t, fixed, keys.keys, keys.cond, scan, compare, keep)
+	}
 	stmts := fixed.stmts(t)
 	for chunk := range slices.Chunk(keys.keys, 2*lookupChunk) {
 		var args []any
@@ -296,7 +305,12 @@ func (m shaMatcher) ranges(cols ...string) keyList {
 	for i, c := range cols {
 		on[i] = "(" + c + " >= k.column1 AND " + c + " < k.column2)"
 	}
-	return keyList{keys: m.keys, row: func(key string) []any { return []any{key, key + "g"} }, on: strings.Join(on, " OR ")}
+	return keyList{keys: m.keys, row: func(key string) []any { return []any{key, key + "g"} }, on: strings.Join(on, " OR "),
+		cond: func(w *or, key string) {
+			for _, c := range cols {
+				w.add(c+" >= ? AND "+c+" < ?", key, key+"g")
+			}
+		}}
 }
 
 // match reports whether stored matches one of the list: one is a prefix of
