@@ -317,13 +317,13 @@ func (m *model) apply(c *store.ModelChanges) *changeSet {
 			m.idx.RemoveSync(old)
 			cs.links = append(cs.links, history.SyncLinks(old)...)
 			p := m.part(old.App, old.Env, cs)
-			p.syncs = removePtr(own(p, ownSyncs, p.syncs), old, history.CompareSyncs)
+			p.syncs = removePtr(own(p, ownSyncs, p.syncs), old, delivery.CompareSyncs)
 		}
 		m.syncs[k] = r
 		m.idx.AddSync(r)
 		cs.links = append(cs.links, history.SyncLinks(r)...)
 		p := m.part(r.App, r.Env, cs)
-		p.syncs = insertSorted(own(p, ownSyncs, p.syncs), r, history.CompareSyncs)
+		p.syncs = insertSorted(own(p, ownSyncs, p.syncs), r, delivery.CompareSyncs)
 	}
 	for i := range c.Revisions {
 		r := &c.Revisions[i]
@@ -337,25 +337,25 @@ func (m *model) apply(c *store.ModelChanges) *changeSet {
 		}
 		if old != nil {
 			p := m.part(old.App, old.Env, cs)
-			p.revisions = removePtr(own(p, ownRevisions, p.revisions), old, history.CompareRevisions)
+			p.revisions = removePtr(own(p, ownRevisions, p.revisions), old, delivery.CompareRevisions)
 		}
 		cs.ns[nsKey{r.Cluster, r.Namespace}] = true
 		m.revisions[k] = r
 		p := m.part(r.App, r.Env, cs)
-		p.revisions = insertSorted(own(p, ownRevisions, p.revisions), r, history.CompareRevisions)
+		p.revisions = insertSorted(own(p, ownRevisions, p.revisions), r, delivery.CompareRevisions)
 	}
 	// Rows written once: new, or read again.
 	for i := range c.Health {
 		r := &c.Health[i]
 		n.health(r)
 		r.Revision = ids.s(r.Revision)
-		putOnce(m, cs, r.App, r.Env, ownHealth, func(p *rows) *[]*delivery.HealthRecord { return &p.health }, r, history.CompareHealth)
+		putOnce(m, cs, r.App, r.Env, ownHealth, func(p *rows) *[]*delivery.HealthRecord { return &p.health }, r, delivery.CompareHealth)
 	}
 	for i := range c.SyncStatus {
 		r := &c.SyncStatus[i]
 		n.status(r)
 		r.Revision = ids.s(r.Revision)
-		putOnce(m, cs, r.App, r.Env, ownStatuses, func(p *rows) *[]*delivery.SyncStatusRecord { return &p.statuses }, r, compareStatus)
+		putOnce(m, cs, r.App, r.Env, ownStatuses, func(p *rows) *[]*delivery.SyncStatusRecord { return &p.statuses }, r, delivery.CompareSyncStatuses)
 	}
 	for i := range c.ManifestChanges {
 		// What efficiency reads of a manifest change, with its key.
@@ -363,7 +363,7 @@ func (m *model) apply(c *store.ModelChanges) *changeSet {
 		r := &delivery.ManifestChangeRecord{App: n.s(v.App), Env: n.s(v.Env), Time: v.Time, ManifestChange: delivery.ManifestChange{
 			Repo: n.s(v.Repo), Commit: ids.s(v.Commit), Path: n.s(v.Path), Location: n.s(v.Location), Op: delivery.ManifestOp(n.s(string(v.Op))),
 			Author: n.s(v.Author), Bot: v.Bot}}
-		putOnce(m, cs, r.App, r.Env, ownManifests, func(p *rows) *[]*delivery.ManifestChangeRecord { return &p.manifests }, r, compareManifest)
+		putOnce(m, cs, r.App, r.Env, ownManifests, func(p *rows) *[]*delivery.ManifestChangeRecord { return &p.manifests }, r, delivery.CompareManifestChanges)
 	}
 	for i := range c.Traffic {
 		r := &c.Traffic[i]
@@ -371,16 +371,16 @@ func (m *model) apply(c *store.ModelChanges) *changeSet {
 		r.Revision = ids.s(r.Revision)
 		k := nsKey{r.Cluster, r.Namespace}
 		list := m.traffic[k]
-		if len(list) > 0 && compareTraffic(list[len(list)-1], r) >= 0 {
-			if j, found := slices.BinarySearchFunc(list, r, compareTraffic); found && *list[j] == *r {
+		if len(list) > 0 && delivery.CompareTraffic(list[len(list)-1], r) >= 0 {
+			if j, found := slices.BinarySearchFunc(list, r, delivery.CompareTraffic); found && *list[j] == *r {
 				continue
 			}
 		}
-		m.traffic[k] = insertSorted(list, r, compareTraffic) // views hold routes made from it, not the list
+		m.traffic[k] = insertSorted(list, r, delivery.CompareTraffic) // views hold routes made from it, not the list
 		cs.ns[k] = true
 		if r.App != "" {
 			p := m.part(r.App, r.Env, cs)
-			p.traffic = insertSorted(own(p, ownTraffic, p.traffic), r, compareTraffic)
+			p.traffic = insertSorted(own(p, ownTraffic, p.traffic), r, delivery.CompareTraffic)
 		}
 	}
 	for i := range c.Deployments {
@@ -391,7 +391,7 @@ func (m *model) apply(c *store.ModelChanges) *changeSet {
 			r.Changes[j] = ids.s(r.Changes[j])
 		}
 		r.Rewritten = r.Rewritten || m.rewritten[[2]string{r.Repo, r.ManifestCommit}]
-		putOnce(m, cs, r.App, r.Env, ownDeployments, func(p *rows) *[]*delivery.DeploymentRecord { return &p.deployments }, r, history.CompareDeployments)
+		putOnce(m, cs, r.App, r.Env, ownDeployments, func(p *rows) *[]*delivery.DeploymentRecord { return &p.deployments }, r, delivery.CompareDeployments)
 	}
 	// A commit that left its branch marks the deployments of it, whenever
 	// they were read.
@@ -451,20 +451,6 @@ func compareMerged(a, b *delivery.ChangeRecord) int {
 }
 
 // Orders of the tables history does not know, as the store lists them.
-
-func compareStatus(a, b *delivery.SyncStatusRecord) int {
-	return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.Cluster, b.Cluster), strings.Compare(a.Application, b.Application))
-}
-
-func compareManifest(a, b *delivery.ManifestChangeRecord) int {
-	return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.Repo, b.Repo), strings.Compare(a.Commit, b.Commit),
-		strings.Compare(a.Path, b.Path), strings.Compare(a.Location, b.Location))
-}
-
-func compareTraffic(a, b *delivery.TrafficRecord) int {
-	return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.Cluster, b.Cluster), strings.Compare(a.Namespace, b.Namespace),
-		strings.Compare(a.Service, b.Service), strings.Compare(a.Revision, b.Revision), strings.Compare(a.Tag, b.Tag))
-}
 
 // interner shares the strings that many rows repeat (apps, environments,
 // repositories, sources, phases …): a million rows hold one copy each.

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -58,7 +57,7 @@ func (s *Store) FindCommits(ctx context.Context, q CommitLookup) ([]delivery.Com
 		fixed.add("lower(author_email) "+in, spellings...)
 	}
 	shas := newSHAMatcher(q.SHAs)
-	out, err := findJoined(ctx, s, tblCommits, fixed, shas.ranges("sha"), scanCommit, compareCommits, func(r *delivery.CommitRecord) bool {
+	out, err := findJoined(ctx, s, tblCommits, fixed, shas.ranges("sha"), scanCommit, delivery.CompareCommits, func(r *delivery.CommitRecord) bool {
 		return (q.SHAPrefix != "" && strings.HasPrefix(r.SHA, q.SHAPrefix)) ||
 			(q.Author != "" && (strings.EqualFold(r.AuthorName, q.Author) || strings.EqualFold(r.AuthorEmail, q.Author))) ||
 			shas.match(r.SHA)
@@ -83,7 +82,7 @@ func (s *Store) FindChanges(ctx context.Context, q ChangeLookup) ([]delivery.Cha
 		fixed.add("lower(author) IN ("+strings.Repeat("lower(?), ", len(spellings)-1)+"lower(?))", spellings...)
 	}
 	shas := newSHAMatcher(q.SHAs)
-	out, err := findJoined(ctx, s, tblChanges, fixed, shas.ranges("merge_sha", "head_sha"), scanChange, compareChanges, func(r *delivery.ChangeRecord) bool {
+	out, err := findJoined(ctx, s, tblChanges, fixed, shas.ranges("merge_sha", "head_sha"), scanChange, delivery.CompareChanges, func(r *delivery.ChangeRecord) bool {
 		return (q.Number != 0 && r.Number == q.Number) || (q.HeadRef != "" && r.HeadRef == q.HeadRef) ||
 			(q.Author != "" && strings.EqualFold(r.Author, q.Author)) || shas.match(r.MergeSHA) || shas.match(r.HeadSHA)
 	})
@@ -97,7 +96,7 @@ func (s *Store) FindChanges(ctx context.Context, q ChangeLookup) ([]delivery.Cha
 // order of PipelineRuns.
 func (s *Store) PipelineRunsForSHAs(ctx context.Context, shas []string) ([]delivery.PipelineRunRecord, error) {
 	m := newSHAMatcher(shas)
-	out, err := findJoined(ctx, s, tblPipelineRuns, or{}, m.ranges("sha"), scanPipelineRun, comparePipelineRuns, func(r *delivery.PipelineRunRecord) bool { return m.match(r.SHA) })
+	out, err := findJoined(ctx, s, tblPipelineRuns, or{}, m.ranges("sha"), scanPipelineRun, delivery.ComparePipelineRuns, func(r *delivery.PipelineRunRecord) bool { return m.match(r.SHA) })
 	if err != nil {
 		return nil, fmt.Errorf("find pipeline runs: %w", err)
 	}
@@ -108,7 +107,7 @@ func (s *Store) PipelineRunsForSHAs(ctx context.Context, shas []string) ([]deliv
 // shas, in the order of Artifacts.
 func (s *Store) ArtifactsForCommits(ctx context.Context, shas []string) ([]delivery.ArtifactRecord, error) {
 	m := newSHAMatcher(shas)
-	out, err := findJoined(ctx, s, tblArtifacts, or{}, m.ranges("source_commit"), scanArtifact, compareArtifacts, func(r *delivery.ArtifactRecord) bool { return m.match(r.SourceCommit) })
+	out, err := findJoined(ctx, s, tblArtifacts, or{}, m.ranges("source_commit"), scanArtifact, delivery.CompareArtifacts, func(r *delivery.ArtifactRecord) bool { return m.match(r.SourceCommit) })
 	if err != nil {
 		return nil, fmt.Errorf("find artifacts: %w", err)
 	}
@@ -126,7 +125,7 @@ func (s *Store) TrafficForRevisions(ctx context.Context, names []string) ([]deli
 			keys = append(keys, n)
 		}
 	}
-	out, err := find(ctx, s, tblTraffic, or{}, keys, func(w *or, name string) { w.add("revision = ?", name) }, scanTraffic, compareTraffic, func(r *delivery.TrafficRecord) bool { return want[r.Revision] })
+	out, err := find(ctx, s, tblTraffic, or{}, keys, func(w *or, name string) { w.add("revision = ?", name) }, scanTraffic, delivery.CompareTraffic, func(r *delivery.TrafficRecord) bool { return want[r.Revision] })
 	if err != nil {
 		return nil, fmt.Errorf("find traffic: %w", err)
 	}
@@ -358,27 +357,4 @@ func lowerSpellings(s string) []any {
 		args[i] = v
 	}
 	return args
-}
-
-// The list orders of the tables lookups read (see list and table.orderBy).
-
-func compareCommits(a, b *delivery.CommitRecord) int {
-	return cmp.Or(a.CommittedAt.Compare(b.CommittedAt), strings.Compare(a.Repo, b.Repo), strings.Compare(a.SHA, b.SHA))
-}
-
-func compareChanges(a, b *delivery.ChangeRecord) int {
-	return cmp.Or(a.OpenedAt.Compare(b.OpenedAt), strings.Compare(a.Repo, b.Repo), cmp.Compare(a.Number, b.Number))
-}
-
-func comparePipelineRuns(a, b *delivery.PipelineRunRecord) int {
-	return cmp.Or(a.StartedAt.Compare(b.StartedAt), strings.Compare(a.Source, b.Source), strings.Compare(a.RunID, b.RunID))
-}
-
-func compareArtifacts(a, b *delivery.ArtifactRecord) int {
-	return cmp.Or(a.PublishedAt.Compare(b.PublishedAt), strings.Compare(a.Key, b.Key))
-}
-
-func compareTraffic(a, b *delivery.TrafficRecord) int {
-	return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.Cluster, b.Cluster), strings.Compare(a.Namespace, b.Namespace),
-		strings.Compare(a.Service, b.Service), strings.Compare(a.Revision, b.Revision), strings.Compare(a.Tag, b.Tag))
 }

@@ -1,10 +1,8 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/shiplog-dev/shiplog/internal/delivery"
 )
@@ -29,7 +27,7 @@ func (s *Store) FindArtifacts(ctx context.Context, q ArtifactLookup) ([]delivery
 	if len(w.conds) == 0 {
 		return nil, nil
 	}
-	out, err := find(ctx, s, tblArtifacts, w, nil, nil, scanArtifact, compareArtifacts, func(a *delivery.ArtifactRecord) bool {
+	out, err := find(ctx, s, tblArtifacts, w, nil, nil, scanArtifact, delivery.CompareArtifacts, func(a *delivery.ArtifactRecord) bool {
 		return (q.Digest != "" && a.Digest == q.Digest) || (q.Image != "" && a.Key == q.Image)
 	})
 	if err != nil {
@@ -50,13 +48,9 @@ func (s *Store) SyncsForRevisions(ctx context.Context, revisions []string) ([]de
 		}
 	}
 	out, err := find(ctx, s, tblSyncs, or{}, keys, func(w *or, rev string) { w.add("revision = ?", rev) },
-		scanSync, compareSyncs, func(r *delivery.SyncRecord) bool { return want[r.Revision] })
+		scanSync, delivery.CompareSyncs, func(r *delivery.SyncRecord) bool { return want[r.Revision] })
 	if err != nil {
 		return nil, fmt.Errorf("find syncs: %w", err)
 	}
 	return out, nil
-}
-
-func compareSyncs(a, b *delivery.SyncRecord) int {
-	return cmp.Or(a.StartedAt.Compare(b.StartedAt), strings.Compare(a.Cluster, b.Cluster), strings.Compare(a.Application, b.Application))
 }

@@ -1,7 +1,6 @@
 package history
 
 import (
-	"cmp"
 	"slices"
 	"strings"
 
@@ -35,9 +34,9 @@ type Index struct {
 // NewIndex returns an empty index.
 func NewIndex() *Index {
 	return &Index{
-		bySHA: map[string]*CommitRows{}, artDigest: newBuckets(CompareArtifacts), artTag: newBuckets(CompareArtifacts),
-		syncRev: newBuckets(CompareSyncs),
-		incKey:  newBuckets(CompareIncidents), incSuffix: newBuckets(CompareIncidents), incAE: newBuckets(CompareIncidents), incRef: newBuckets(CompareIncidents),
+		bySHA: map[string]*CommitRows{}, artDigest: newBuckets(delivery.CompareArtifacts), artTag: newBuckets(delivery.CompareArtifacts),
+		syncRev: newBuckets(delivery.CompareSyncs),
+		incKey:  newBuckets(delivery.CompareIncidents), incSuffix: newBuckets(delivery.CompareIncidents), incAE: newBuckets(delivery.CompareIncidents), incRef: newBuckets(delivery.CompareIncidents),
 	}
 }
 
@@ -158,64 +157,15 @@ func (b buckets[T]) remove(k string, r *T) {
 
 func (b buckets[T]) get(k string) []*T { return b.m[k] }
 
-// Row orders: the store's order of each table (time column, then key).
-
-// CompareChanges orders pull requests.
-func CompareChanges(a, b *delivery.ChangeRecord) int {
-	return cmp.Or(a.OpenedAt.Compare(b.OpenedAt), strings.Compare(a.Repo, b.Repo), cmp.Compare(a.Number, b.Number))
-}
-
-// ComparePipelineRuns orders CI runs.
-func ComparePipelineRuns(a, b *delivery.PipelineRunRecord) int {
-	return cmp.Or(a.StartedAt.Compare(b.StartedAt), strings.Compare(a.Source, b.Source), strings.Compare(a.RunID, b.RunID))
-}
-
-// CompareArtifacts orders artifacts.
-func CompareArtifacts(a, b *delivery.ArtifactRecord) int {
-	return cmp.Or(a.PublishedAt.Compare(b.PublishedAt), strings.Compare(a.Key, b.Key))
-}
-
-// CompareCommits orders commits.
-func CompareCommits(a, b *delivery.CommitRecord) int {
-	return cmp.Or(a.CommittedAt.Compare(b.CommittedAt), strings.Compare(a.Repo, b.Repo), strings.Compare(a.SHA, b.SHA))
-}
-
-// CompareSyncs orders Argo CD syncs.
-func CompareSyncs(a, b *delivery.SyncRecord) int {
-	return cmp.Or(a.StartedAt.Compare(b.StartedAt), strings.Compare(a.Cluster, b.Cluster), strings.Compare(a.Application, b.Application))
-}
-
-// CompareHealth orders health transitions.
-func CompareHealth(a, b *delivery.HealthRecord) int {
-	return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.Cluster, b.Cluster), strings.Compare(a.Application, b.Application))
-}
-
-// CompareRevisions orders Knative revisions.
-func CompareRevisions(a, b *delivery.RevisionRecord) int {
-	return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.Cluster, b.Cluster), strings.Compare(a.Namespace, b.Namespace),
-		strings.Compare(a.Name, b.Name))
-}
-
-// CompareIncidents orders incidents.
-func CompareIncidents(a, b *delivery.IncidentRecord) int {
-	return cmp.Or(a.DetectedAt.Compare(b.DetectedAt), strings.Compare(a.Source, b.Source), strings.Compare(a.IncidentID, b.IncidentID))
-}
-
-// CompareDeployments orders deployment records.
-func CompareDeployments(a, b *delivery.DeploymentRecord) int {
-	return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.App, b.App), strings.Compare(a.Env, b.Env),
-		strings.Compare(a.Source, b.Source), strings.Compare(a.EventID, b.EventID))
-}
-
 // AddChange adds a pull request.
 func (x *Index) AddChange(c *delivery.ChangeRecord) {
 	if c.MergeSHA != "" {
 		r := x.sha(Short(c.MergeSHA), true)
-		r.Merged = insertRow(r.Merged, c, CompareChanges)
+		r.Merged = insertRow(r.Merged, c, delivery.CompareChanges)
 	}
 	if c.HeadSHA != "" {
 		r := x.sha(Short(c.HeadSHA), true)
-		r.Headed = insertRow(r.Headed, c, CompareChanges)
+		r.Headed = insertRow(r.Headed, c, delivery.CompareChanges)
 	}
 }
 
@@ -253,7 +203,7 @@ func ChangeLinks(c *delivery.ChangeRecord) []Link {
 func (x *Index) AddPipelineRun(r *delivery.PipelineRunRecord) {
 	if r.SHA != "" {
 		c := x.sha(Short(r.SHA), true)
-		c.Runs = insertRow(c.Runs, r, ComparePipelineRuns)
+		c.Runs = insertRow(c.Runs, r, delivery.ComparePipelineRuns)
 	}
 }
 
@@ -280,7 +230,7 @@ func PipelineRunLinks(r *delivery.PipelineRunRecord) []Link {
 func (x *Index) AddArtifact(a *delivery.ArtifactRecord) {
 	if a.SourceCommit != "" {
 		c := x.sha(Short(a.SourceCommit), true)
-		c.Artifacts = insertRow(c.Artifacts, a, CompareArtifacts)
+		c.Artifacts = insertRow(c.Artifacts, a, delivery.CompareArtifacts)
 	}
 	if a.Digest != "" {
 		x.artDigest.add(a.Digest, a)
@@ -325,7 +275,7 @@ func ArtifactLinks(a *delivery.ArtifactRecord) []Link {
 // AddCommit adds a commit.
 func (x *Index) AddCommit(c *delivery.CommitRecord) {
 	r := x.sha(Short(c.SHA), true)
-	r.Commits = insertRow(r.Commits, c, CompareCommits)
+	r.Commits = insertRow(r.Commits, c, delivery.CompareCommits)
 }
 
 // RemoveCommit removes a commit added with AddCommit.
@@ -493,7 +443,7 @@ func (l Lookup) incidentsFor(ae appEnv, artifact string) []*delivery.IncidentRec
 	if len(out) < 2 {
 		return out
 	}
-	slices.SortFunc(out, CompareIncidents)
+	slices.SortFunc(out, delivery.CompareIncidents)
 	return slices.Compact(out)
 }
 
