@@ -409,11 +409,14 @@ func (w *partWants) revision(r *delivery.RevisionRecord, f func(i int)) {
 		for _, i := range w.whole[ref] {
 			f(i)
 		}
-		for j := range len(ref) {
-			if ref[j] == '@' {
-				for _, i := range w.after[ref[j+1:]] {
-					f(i)
-				}
+		for rest := ref; ; {
+			j := strings.IndexByte(rest, '@')
+			if j < 0 {
+				break
+			}
+			rest = rest[j+1:]
+			for _, i := range w.after[rest] {
+				f(i)
 			}
 		}
 	}
