@@ -74,14 +74,12 @@ func (w *Web) apps(r *request) (any, error) {
 		for j := len(p.Deployments) - 1; j >= 0; j-- {
 			if dep := &p.Deployments[j]; !dep.Rewritten {
 				latest[k] = dep
+				if names[p.App] == nil {
+					names[p.App] = map[string]bool{}
+				}
+				names[p.App][p.Env] = true
 				break
 			}
-		}
-		if len(p.Deployments) > 0 {
-			if names[p.App] == nil {
-				names[p.App] = map[string]bool{}
-			}
-			names[p.App][p.Env] = true
 		}
 	}
 	d.Empty = len(names) == 0
