@@ -16,6 +16,9 @@ import (
 // links to, not what the store holds.
 func (e *Engine) AuditInput(ctx context.Context, deps []history.Deployment) (trace.Input, error) {
 	in := trace.Input{Deployments: deps}
+	if len(deps) == 0 {
+		return in, nil
+	}
 	seen := map[string]bool{}
 	var shas []string
 	type revAt struct{ app, env, rev string }
@@ -29,9 +32,6 @@ func (e *Engine) AuditInput(ctx context.Context, deps []history.Deployment) (tra
 		if d.ManifestCommit != "" {
 			revs[revAt{d.App, d.Env, d.ManifestCommit}] = true
 		}
-	}
-	if len(deps) == 0 {
-		return in, nil
 	}
 	var err error
 	if len(shas) > 0 {

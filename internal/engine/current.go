@@ -34,9 +34,30 @@ type Partition struct {
 }
 
 // Window returns the deployments that went live in [since, until) (zero
-// until: no end), in live-time order.
+// until: no end), in live-time order; none for the zero Partition.
 func (p Partition) Window(since, until time.Time) []history.Deployment {
+	if p.p == nil {
+		return nil
+	}
 	return p.p.window(since, until)
+}
+
+// NewestFirst returns the page [offset, offset+limit) (limit ≤ 0: to the
+// end) of the deployments of parts live in [since, until) that keep keeps,
+// newest first (the history's order, reversed), and how many there are in
+// all: the walk of Deployments, for a caller's own selection.
+func NewestFirst(parts []Partition, since, until time.Time, keep func(*history.Deployment) bool, offset, limit int) ([]*history.Deployment, int) {
+	w := make([][]history.Deployment, len(parts))
+	total := 0
+	for i, p := range parts {
+		w[i] = p.Window(since, until)
+		for j := range w[i] {
+			if keep(&w[i][j]) {
+				total++
+			}
+		}
+	}
+	return walkBack(w, keep, offset, limit), total
 }
 
 // PartitionQuery selects partitions: app, team and environments (empty:
@@ -234,9 +255,6 @@ func (p Partition) Revision(name string) delivery.RevisionRecord {
 	}
 	return delivery.RevisionRecord{Name: name}
 }
-
-// Syncs returns the partition's Argo CD syncs, in start order. Shared.
-func (p Partition) Syncs() []*delivery.SyncRecord { return p.p.rows.syncs }
 
 // ScopedTraces returns the traces of the changes q selects among what
 // allow permits (trace.Scope): the model as a whole is scoped first, so

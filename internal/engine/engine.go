@@ -498,25 +498,29 @@ func (e *Engine) Deployments(ctx context.Context, q DeploymentQuery) ([]history.
 		return nil, err
 	}
 	w := windows(e.partitions(v, q.App, q.Team, q.Envs, q.Allow), q.Since, q.Until)
-	// Walk back from the newest, merging on the fly.
+	var out []history.Deployment
+	for _, d := range walkBack(w, func(d *history.Deployment) bool { return q.Failed == nil || d.Failed() == *q.Failed }, q.Offset, q.Limit) {
+		out = append(out, *d)
+	}
+	return out, nil
+}
+
+// walkBack returns the page [offset, offset+limit) (limit ≤ 0: to the
+// end) of the deployments of w (windows of partitions, in partition order)
+// that keep keeps, newest first: the history's order reversed, merged on
+// the fly from the windows' ends (among deployments live at the same
+// time, the later partition first), so that a page costs its offset and
+// size, not the windows'.
+func walkBack(w [][]history.Deployment, keep func(*history.Deployment) bool, offset, limit int) []*history.Deployment {
 	pos := make([]int, len(w))
 	for i := range w {
 		pos[i] = len(w[i]) - 1
 	}
-	var out []history.Deployment
-	skip := q.Offset
-	for q.Limit <= 0 || len(out) < q.Limit {
+	var out []*history.Deployment
+	for seen := 0; limit <= 0 || len(out) < limit; {
 		best := -1
 		for i := range w {
-			if pos[i] < 0 {
-				continue
-			}
-			if best < 0 {
-				best = i
-				continue
-			}
-			a, b := &w[i][pos[i]], &w[best][pos[best]]
-			if c := a.LiveAt.Compare(b.LiveAt); c > 0 || c == 0 && i > best {
+			if pos[i] >= 0 && (best < 0 || !w[i][pos[i]].LiveAt.Before(w[best][pos[best]].LiveAt)) {
 				best = i
 			}
 		}
@@ -525,16 +529,14 @@ func (e *Engine) Deployments(ctx context.Context, q DeploymentQuery) ([]history.
 		}
 		d := &w[best][pos[best]]
 		pos[best]--
-		if q.Failed != nil && d.Failed() != *q.Failed {
+		if !keep(d) {
 			continue
 		}
-		if skip > 0 {
-			skip--
-			continue
+		if seen++; seen > offset {
+			out = append(out, d)
 		}
-		out = append(out, *d)
 	}
-	return out, nil
+	return out
 }
 
 // Rules returns the compiled policies.

@@ -173,6 +173,29 @@ func ask(t *testing.T, e *engine.Engine, now time.Time) everything {
 		}
 		out.Partitions = append(out.Partitions, q)
 	}
+	// A page of a selection of the partitions' deployments, newest first,
+	// is that of the whole history reversed.
+	until := now.Add(-48 * time.Hour)
+	failed := func(d *history.Deployment) bool { return d.Failed() }
+	page, total := engine.NewestFirst(parts, since, until, failed, 3, 20)
+	var want []history.Deployment
+	for i := len(out.History) - 1; i >= 0; i-- {
+		if d := &out.History[i]; !d.LiveAt.Before(since) && d.LiveAt.Before(until) && d.Failed() {
+			want = append(want, *d)
+		}
+	}
+	if total != len(want) {
+		t.Fatalf("NewestFirst counts %d failed deployments, the history %d", total, len(want))
+	}
+	want = want[min(3, len(want)):min(23, len(want))]
+	if len(page) != len(want) {
+		t.Fatalf("NewestFirst page of %d, want %d", len(page), len(want))
+	}
+	for i := range page {
+		if !reflect.DeepEqual(*page[i], want[i]) {
+			t.Fatalf("NewestFirst page[%d] = %s %s %v, want %s %s %v", i, page[i].App, page[i].Env, page[i].LiveAt, want[i].App, want[i].Env, want[i].LiveAt)
+		}
+	}
 	money := func(app, team, env string) bool { return team == "money" }
 	for _, allow := range []func(app, team, env string) bool{nil, money} {
 		f, err := e.InFlight(c, allow)

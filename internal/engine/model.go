@@ -450,8 +450,6 @@ func compareMerged(a, b *delivery.ChangeRecord) int {
 	return cmp.Or(a.MergedAt.Compare(b.MergedAt), strings.Compare(a.Repo, b.Repo), cmp.Compare(a.Number, b.Number))
 }
 
-// Orders of the tables history does not know, as the store lists them.
-
 // interner shares the strings that many rows repeat (apps, environments,
 // repositories, sources, phases …): a million rows hold one copy each.
 type interner map[string]string
