@@ -131,10 +131,7 @@ func (w *Web) application(r *request) (any, error) {
 				break
 			}
 		}
-		var win []history.Deployment
-		if p.Deployments != nil {
-			win = p.Window(since, until)
-		}
+		win := p.Window(since, until)
 		for i := range win {
 			dep := &win[i]
 			if dep.Rewritten {

@@ -1,12 +1,11 @@
 package web
 
 import (
-	"maps"
 	"net/url"
-	"slices"
 	"time"
 
 	"github.com/shiplog-dev/shiplog/internal/api"
+	"github.com/shiplog-dev/shiplog/internal/engine"
 	"github.com/shiplog-dev/shiplog/internal/engine/history"
 )
 
@@ -44,13 +43,7 @@ func (w *Web) audit(r *request) (any, error) {
 	d := &auditData{Since: sinceText, App: q.Get("app"), Env: q.Get("env"), Team: q.Get("team"), Failed: q.Get("failed"),
 		Envs: s.envs, Teams: s.depTeams, SinceT: since, UntilT: until, GeneratedAt: r.now}
 	r.print = q.Get("view") == "print"
-	apps := map[string]bool{}
-	for _, p := range s.parts {
-		if len(p.Deployments) > 0 {
-			apps[p.App] = true
-		}
-	}
-	d.Apps = slices.Sorted(maps.Keys(apps))
+	d.Apps = s.deployedApps()
 	// The same selection as /api/v1/audit: window, app, env, team, failed; newest first.
 	var envs []string
 	if d.Env != "" {
@@ -63,7 +56,7 @@ func (w *Web) audit(r *request) (any, error) {
 	if r.print {
 		off, limit = 0, maxPrint
 	}
-	shown, total := newestFirst(s.partsOf(d.App, envs), since, until, keep, off, limit)
+	shown, total := engine.NewestFirst(s.partsOf(d.App, envs), since, until, keep, off, limit)
 	d.Total = total
 	exp := url.Values{}
 	for k, v := range map[string]string{"app": d.App, "env": d.Env, "team": d.Team, "failed": d.Failed} {

@@ -2,8 +2,6 @@ package web
 
 import (
 	"html/template"
-	"maps"
-	"slices"
 	"strconv"
 	"time"
 
@@ -90,13 +88,8 @@ func (w *Web) efficiency(r *request, f depFilter) (*effData, error) {
 	// The efficiency figures (the longest: the Knative cost of the window)
 	// in parallel with the others; together, what engine.Report computes.
 	var e efficiency.Report
-	var effErr error
-	effDone := make(chan struct{})
-	go func() {
-		defer close(effDone)
-		e, effErr = w.eng.Efficiency(ctx, q)
-	}()
-	defer func() { <-effDone }()
+	effWait := inBackground(func() (err error) { e, err = w.eng.Efficiency(ctx, q); return })
+	defer effWait() // on an early return too
 	tr, err := w.eng.Traceability(ctx, q)
 	if err != nil {
 		return nil, err
@@ -115,9 +108,8 @@ func (w *Web) efficiency(r *request, f depFilter) (*effData, error) {
 		d.Deviations, d.DeviationsDeployed = len(dev.Deviations), dev.Deployments
 	}
 	d.PoliciesHref = "/policies?since=" + f.Since.UTC().Format(time.DateOnly)
-	<-effDone
-	if effErr != nil {
-		return nil, effErr
+	if err := effWait(); err != nil {
+		return nil, err
 	}
 	d.Automation, d.Automated, d.Manual = e.Automation.Level, e.Automation.Automated, e.Automation.Manual
 	d.Interventions, d.EngineerSeconds = e.Interventions.Total, e.Interventions.EngineerMinutes*60
@@ -134,14 +126,8 @@ func (w *Web) delivery(r *request) (any, error) {
 	}
 	q := r.URL.Query()
 	d := &deliveryData{Since: sinceText, Team: q.Get("team"), App: q.Get("app"), Env: q.Get("env"), At: q.Get("at"), Teams: s.depTeams, Envs: s.envs}
-	apps := map[string]bool{}
-	for _, p := range s.parts {
-		if len(p.Deployments) > 0 {
-			apps[p.App] = true
-		}
-	}
-	d.Apps = slices.Sorted(maps.Keys(apps))
-	d.Empty = len(apps) == 0
+	d.Apps = s.deployedApps()
+	d.Empty = len(d.Apps) == 0
 	envs := s.settings.ProductionEnvs
 	if d.Env != "" {
 		envs = []string{d.Env}
@@ -150,18 +136,15 @@ func (w *Web) delivery(r *request) (any, error) {
 	f := depFilter{App: d.App, Team: d.Team, Envs: envs, Since: since, Until: until}
 	// The efficiency panel asks the engine while this goroutine computes
 	// the rest of the page from the partitions.
-	var effErr error
-	effDone := make(chan struct{})
-	go func() {
-		defer close(effDone)
-		d.Eff, effErr = w.efficiency(r, f)
-	}()
-	defer func() { <-effDone }() // on an early return too
+	effWait := inBackground(func() (err error) { d.Eff, err = w.efficiency(r, f); return })
+	defer effWait() // on an early return too
 	th := s.settings.Thresholds
 	parts := s.partsOf(f.App, f.Envs)
-	rep := metrics.ComputeParts(partWindows(parts, since, until), f.metrics(), since, until, th)
+	win := partWindows(parts, since, until)
+	rep := metrics.ComputeParts(win, f.metrics(), since, until, th)
 	d.Report, d.Href = rep, f.href()
-	trend := trendOf(parts, f.metrics(), since, until, 7*24*time.Hour, th)
+	trend := metrics.TrendParts(func(from, to time.Time) [][]history.Deployment { return partWindows(parts, from, to) },
+		f.metrics(), since, until, 7*24*time.Hour, th)
 	series := func(get func(metrics.Point) *float64) []float64 {
 		out := make([]float64, len(trend))
 		for i, p := range trend {
@@ -218,7 +201,6 @@ func (w *Web) delivery(r *request) (any, error) {
 	d.Dist = bars(labels, counts, r.t["delivery.distribution"])
 	// Per team, then per app (within the team and app filters): each
 	// group counts the windows of the partitions that have its deployments.
-	win := partWindows(parts, since, until)
 	byTeam, byApp := map[string][][]history.Deployment{}, map[string][][]history.Deployment{}
 	for i, p := range parts {
 		w := win[i]
@@ -256,9 +238,8 @@ func (w *Web) delivery(r *request) (any, error) {
 			d.Groups = append(d.Groups, row)
 		}
 	}
-	<-effDone
-	if effErr != nil {
-		return nil, effErr
+	if err := effWait(); err != nil {
+		return nil, err
 	}
 	return d, nil
 }
@@ -281,22 +262,6 @@ func partWindows(parts []engine.Partition, since, until time.Time) [][]history.D
 // sameList reports whether a and b are the same window of one partition.
 func sameList(a, b []history.Deployment) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
-}
-
-// trendOf is metrics.Trend over partitions: the KPIs of each period of the
-// window, each from the partitions' windows of that period.
-func trendOf(parts []engine.Partition, f metrics.Filter, since, until time.Time, period time.Duration, th metrics.Thresholds) []metrics.Point {
-	var out []metrics.Point
-	for start := since; start.Before(until); start = start.Add(period) {
-		end := start.Add(period)
-		if end.After(until) {
-			end = until
-		}
-		r := metrics.ComputeParts(partWindows(parts, start, end), f, start, end, th)
-		out = append(out, metrics.Point{Start: start, Deployments: r.Deployments, LeadTimeMedianSeconds: r.LeadTimeMedianSeconds,
-			ChangeFailureRate: r.ChangeFailureRate, RecoveryTimeMedianSeconds: r.RecoveryTimeMedianSeconds})
-	}
-	return out
 }
 
 // The deployments list behind a number.
@@ -326,52 +291,11 @@ func (w *Web) deployments(r *request) (any, error) {
 	}
 	d := &deploymentsData{Since: since, Until: until, App: f.App, Team: f.Team, Envs: f.Envs, Failed: f.Failed, Rework: f.Rework}
 	off := r.offset()
-	rows, total := newestFirst(s.partsOf(f.App, f.Envs), since, until, f.keep, off, pageSize)
+	rows, total := engine.NewestFirst(s.partsOf(f.App, f.Envs), since, until, f.keep, off, pageSize)
 	d.Total = total
 	for _, dep := range rows {
 		d.Rows = append(d.Rows, *dep)
 	}
 	d.Pager = r.pager(off, d.Total, len(d.Rows))
 	return d, nil
-}
-
-// newestFirst returns the page [offset, offset+limit) of the deployments
-// of parts live in [since, until) that keep keeps, newest first (the
-// history's order, reversed: among deployments live at the same time, the
-// later partition first), and how many there are in all. The windows are
-// merged from their ends, so a page costs its offset and size, not the
-// window's.
-func newestFirst(parts []engine.Partition, since, until time.Time, keep func(*history.Deployment) bool, offset, limit int) ([]*history.Deployment, int) {
-	w := partWindows(parts, since, until)
-	total := 0
-	pos := make([]int, len(w))
-	for i := range w {
-		pos[i] = len(w[i]) - 1
-		for j := range w[i] {
-			if keep(&w[i][j]) {
-				total++
-			}
-		}
-	}
-	var out []*history.Deployment
-	for seen := 0; len(out) < limit; {
-		best := -1
-		for i := range w {
-			if pos[i] >= 0 && (best < 0 || !w[i][pos[i]].LiveAt.Before(w[best][pos[best]].LiveAt)) {
-				best = i
-			}
-		}
-		if best < 0 {
-			break
-		}
-		d := &w[best][pos[best]]
-		pos[best]--
-		if !keep(d) {
-			continue
-		}
-		if seen++; seen > offset {
-			out = append(out, d)
-		}
-	}
-	return out, total
 }

@@ -169,6 +169,21 @@ func splitSegments(targets []delivery.TrafficTarget) []segment {
 	return segs
 }
 
+// inBackground runs fn in a goroutine of its own; the wait it returns
+// blocks until fn has returned and gives fn's error, as often as called.
+func inBackground(fn func() error) (wait func() error) {
+	done := make(chan struct{})
+	var err error
+	go func() {
+		defer close(done)
+		err = fn()
+	}()
+	return func() error {
+		<-done
+		return err
+	}
+}
+
 // page bounds the rows of a long list.
 const pageSize = 100
 
@@ -202,11 +217,4 @@ func (r *request) pager(offset, total, shown int) pager {
 		p.Next = link(offset + shown)
 	}
 	return p
-}
-
-func pageOf[T any](items []T, offset int) []T {
-	if offset >= len(items) {
-		return nil
-	}
-	return items[offset:min(len(items), offset+pageSize)]
 }

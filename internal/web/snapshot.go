@@ -103,6 +103,17 @@ func (s *snapshot) hasDeployments() bool {
 	return slices.ContainsFunc(s.parts, func(p engine.Partition) bool { return len(p.Deployments) > 0 })
 }
 
+// deployedApps returns the apps with a deployment, sorted.
+func (s *snapshot) deployedApps() []string {
+	apps := map[string]bool{}
+	for _, p := range s.parts {
+		if len(p.Deployments) > 0 {
+			apps[p.App] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(apps))
+}
+
 // builtPage is what a page builder made of the snapshot for one URL.
 type builtPage struct {
 	data        any

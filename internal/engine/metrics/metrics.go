@@ -496,13 +496,21 @@ type Point struct {
 // Trend computes the KPIs per period of the window (a week: 7 days),
 // periods aligned on since.
 func Trend(deps []history.Deployment, f Filter, since, until time.Time, period time.Duration, th Thresholds) []Point {
+	all := [][]history.Deployment{deps}
+	return TrendParts(func(time.Time, time.Time) [][]history.Deployment { return all }, f, since, until, period, th)
+}
+
+// TrendParts is Trend over the deployments of several lists (the
+// partitions of a history): windows returns those of a period [from, to),
+// or more.
+func TrendParts(windows func(from, to time.Time) [][]history.Deployment, f Filter, since, until time.Time, period time.Duration, th Thresholds) []Point {
 	var out []Point
 	for start := since; start.Before(until); start = start.Add(period) {
 		end := start.Add(period)
 		if end.After(until) {
 			end = until
 		}
-		r := Compute(deps, f, start, end, th)
+		r := ComputeParts(windows(start, end), f, start, end, th)
 		out = append(out, Point{Start: start, Deployments: r.Deployments, LeadTimeMedianSeconds: r.LeadTimeMedianSeconds,
 			ChangeFailureRate: r.ChangeFailureRate, RecoveryTimeMedianSeconds: r.RecoveryTimeMedianSeconds})
 	}
