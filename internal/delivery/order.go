@@ -50,6 +50,12 @@ func CompareIncidents(a, b *IncidentRecord) int {
 	return cmp.Or(a.DetectedAt.Compare(b.DetectedAt), strings.Compare(a.Source, b.Source), strings.Compare(a.IncidentID, b.IncidentID))
 }
 
+// CompareScale orders Knative scale samples.
+func CompareScale(a, b *ScaleRecord) int {
+	return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.Cluster, b.Cluster), strings.Compare(a.Namespace, b.Namespace),
+		strings.Compare(a.Revision, b.Revision))
+}
+
 // CompareDeployments orders deployment records.
 func CompareDeployments(a, b *DeploymentRecord) int {
 	return cmp.Or(a.Time.Compare(b.Time), strings.Compare(a.App, b.App), strings.Compare(a.Env, b.Env),

@@ -180,12 +180,12 @@ func (e *Engine) update(ctx context.Context) (*view, error) {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
 	dirty := map[appEnv]bool{}
-	changes := false
+	changes, lists := false, false          // merged pull requests; incidents or scale samples
 	var routes map[nsKey]*efficiency.Routes // when some changed
 	if c != nil {
 		cs := m.apply(c)
 		m.horizon, m.loaded = c.Horizon, true
-		dirty, changes = cs.parts, cs.changes
+		dirty, changes, lists = cs.parts, cs.changes, cs.incidents || cs.scale
 		if len(cs.ns) > 0 {
 			routes = map[nsKey]*efficiency.Routes{}
 			if old != nil {
@@ -230,17 +230,17 @@ func (e *Engine) update(ctx context.Context) (*view, error) {
 	if c != nil {
 		e.stats.Rows = c.Rows()
 	}
-	if old != nil && len(dirty) == 0 && !changes && routes == nil && !m.open.dirty {
+	if old != nil && len(dirty) == 0 && !changes && !lists && routes == nil && !m.open.dirty {
 		e.stats.Total = len(old.parts)
 		if c != nil && c.Horizon != old.horizon {
 			v := &view{horizon: c.Horizon, parts: old.parts, keys: old.keys, merged: old.merged, routes: old.routes, routeList: old.routeList,
-				inFlight: old.inFlight}
+				inFlight: old.inFlight, incidents: old.incidents, scale: old.scale}
 			e.cur.Store(v)
 			return v, nil
 		}
 		return old, nil
 	}
-	v := &view{horizon: m.horizon, parts: map[appEnv]*part{}, merged: m.merged}
+	v := &view{horizon: m.horizon, parts: map[appEnv]*part{}, merged: m.merged, incidents: m.incidentList, scale: m.scale}
 	if old == nil || m.open.dirty {
 		v.inFlight = m.open.list()
 	} else {
@@ -322,6 +322,11 @@ func (e *Engine) build(ae appEnv, r *rows, now time.Time) *part {
 	p.missing = make([]uint8, len(p.deps))
 	for i := range p.deps {
 		d := &p.deps[i]
+		for _, f := range d.Failures {
+			if f.Reason == history.FailIncident {
+				p.blamed = append(p.blamed, f.Ref)
+			}
+		}
 		f := px.Facts(d)
 		p.missing[i] = linkBits(f.Missing)
 		if e.policyErr != nil {
@@ -655,9 +660,7 @@ func (e *Engine) Report(ctx context.Context, q Query) (Report, error) {
 	if r.Efficiency, err = e.efficiency(ctx, v, q, mf.Envs, until); err != nil {
 		return Report{}, err
 	}
-	if r.Incidents, err = e.incidents(ctx, parts, q.Since, until); err != nil {
-		return Report{}, err
-	}
+	r.Incidents = incidents(v, parts, q.Since, until)
 	return r, nil
 }
 
@@ -713,14 +716,11 @@ func (e *Engine) Efficiency(ctx context.Context, q Query) (efficiency.Report, er
 // efficiency combines the efficiency figures of the partitions q selects,
 // with the scale samples of its window read from the store.
 func (e *Engine) efficiency(ctx context.Context, v *view, q Query, envs []string, until time.Time) (efficiency.Report, error) {
-	scale := store.ModelFilter{Until: until}
+	var from time.Time
 	if !q.Since.IsZero() {
-		scale.Since = q.Since.Add(-ScaleLookback)
+		from = q.Since.Add(-ScaleLookback)
 	}
-	samples, err := e.st.ScaleSamples(ctx, scale)
-	if err != nil {
-		return efficiency.Report{}, fmt.Errorf("load scale samples: %w", err)
-	}
+	samples := v.scaleWindow(from, until)
 	parts := e.partitions(v, q.App, q.Team, envs, q.Allow)
 	w := windows(parts, q.Since, until)
 	in := efficiency.Parts{Scale: samples, Cost: efficiency.CostInput{

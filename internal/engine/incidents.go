@@ -2,11 +2,7 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"time"
-
-	"github.com/shiplog-dev/shiplog/internal/engine/history"
-	"github.com/shiplog-dev/shiplog/internal/store"
 )
 
 // IncidentStats is how many incidents of a window shiplog linked to a
@@ -37,21 +33,14 @@ type IncidentRef struct {
 
 // incidents counts the incidents of q's window among parts, and how many
 // a deployment of parts took the blame for.
-func (e *Engine) incidents(ctx context.Context, parts []*part, since, until time.Time) (IncidentStats, error) {
-	recs, err := e.st.Incidents(ctx, store.ModelFilter{Since: since, Until: until})
-	if err != nil {
-		return IncidentStats{}, fmt.Errorf("load incidents: %w", err)
-	}
+func incidents(v *view, parts []*part, since, until time.Time) IncidentStats {
+	recs := v.incidentWindow(since, until)
 	linked := map[string]bool{}
 	apps, appEnvs := map[string]bool{}, map[appEnv]bool{}
 	for _, p := range parts {
 		apps[p.ae.app], appEnvs[p.ae] = true, true
-		for i := range p.deps {
-			for _, f := range p.deps[i].Failures {
-				if f.Reason == history.FailIncident {
-					linked[f.Ref] = true
-				}
-			}
+		for _, ref := range p.blamed {
+			linked[ref] = true
 		}
 	}
 	s := IncidentStats{Unlinked: []IncidentRef{}}
@@ -73,7 +62,7 @@ func (e *Engine) incidents(ctx context.Context, parts []*part, since, until time
 		v := float64(s.Linked) / float64(s.Total)
 		s.LinkedRate = &v
 	}
-	return s, nil
+	return s
 }
 
 // Incidents counts the incidents of q's window and how many a deployment
@@ -84,5 +73,5 @@ func (e *Engine) Incidents(ctx context.Context, q Query) (IncidentStats, error) 
 		return IncidentStats{}, err
 	}
 	mf, until := e.filter(q)
-	return e.incidents(ctx, e.partitions(v, mf.App, mf.Team, mf.Envs, q.Allow), q.Since, until)
+	return incidents(v, e.partitions(v, mf.App, mf.Team, mf.Envs, q.Allow), q.Since, until), nil
 }

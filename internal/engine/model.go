@@ -22,7 +22,7 @@ import (
 // modelTables are the tables the engine keeps.
 const modelTables = store.TableCommits | store.TableChanges | store.TablePipelineRuns | store.TableArtifacts |
 	store.TableManifestChanges | store.TableSyncs | store.TableHealth | store.TableSyncStatus | store.TableRevisions |
-	store.TableTraffic | store.TableDeployments | store.TableRewritten | store.TableIncidents
+	store.TableTraffic | store.TableScale | store.TableDeployments | store.TableRewritten | store.TableIncidents
 
 type appEnv struct{ app, env string }
 
@@ -91,6 +91,13 @@ type model struct {
 	// merged are the merged pull requests by merge time (compareMerged);
 	// a refresh that changes it makes a new list.
 	merged []*delivery.ChangeRecord
+	// incidentList has the incidents in the store's order (by detection
+	// time) and scale the Knative scale samples, also in the store's order
+	// (by time), for the figures of a window across all apps. Published
+	// views share them: a refresh appends in place (past the length views
+	// hold) and copies a list before any other change.
+	incidentList []*delivery.IncidentRecord
+	scale        []delivery.ScaleRecord
 
 	parts map[appEnv]*rows
 	// traffic are the traffic records of each Knative namespace: when a
@@ -119,7 +126,10 @@ type changeSet struct {
 	parts   map[appEnv]bool // partitions whose own rows changed
 	links   []history.Link  // links of rows that changed (old and new versions)
 	changes bool            // the merged pull requests changed
-	ns      map[nsKey]bool  // namespaces whose traffic or revisions changed
+	// incidents and scale say whether the lists of incidents and of scale
+	// samples changed.
+	incidents, scale bool
+	ns               map[nsKey]bool // namespaces whose traffic or revisions changed
 }
 
 func (c *changeSet) part(app, env string) { c.parts[appEnv{app, env}] = true }
@@ -199,6 +209,7 @@ func (m *model) apply(c *store.ModelChanges) *changeSet {
 	// request, CI run, artifact, manifest change and deployments): one copy
 	// each per read.
 	ids := interner{}
+	var incOwned, scaleOwned bool // whether this refresh copied m.incidentList, m.scale
 	var gone map[*delivery.ChangeRecord]bool
 	var merged []*delivery.ChangeRecord
 	for i := range c.Changes {
@@ -298,6 +309,7 @@ func (m *model) apply(c *store.ModelChanges) *changeSet {
 			cs.links = append(cs.links, history.IncidentLinks(old)...)
 			cs.part(old.App, old.Env)
 		}
+		m.incidentList, cs.incidents = putShared(m.incidentList, old, r, delivery.CompareIncidents, &incOwned), true
 		m.incidents[k] = r
 		m.idx.AddIncident(r)
 		cs.links = append(cs.links, history.IncidentLinks(r)...)
@@ -383,6 +395,14 @@ func (m *model) apply(c *store.ModelChanges) *changeSet {
 			p.traffic = insertSorted(own(p, ownTraffic, p.traffic), r, delivery.CompareTraffic)
 		}
 	}
+	for i := range c.Scale {
+		r := c.Scale[i]
+		n.all(&r.Cluster, &r.Namespace, &r.App, &r.Env, &r.Service)
+		r.Revision = ids.s(r.Revision)
+		if m.putScale(&r, &scaleOwned) {
+			cs.scale = true
+		}
+	}
 	for i := range c.Deployments {
 		r := &c.Deployments[i]
 		n.deployment(r)
@@ -426,6 +446,48 @@ func (m *model) apply(c *store.ModelChanges) *changeSet {
 		}
 	}
 	return cs
+}
+
+// putShared puts v in list (ordered by compare) in place of old (nil:
+// none), copying list first when this refresh has not yet (*owned false):
+// published views share it. Appending in order needs no copy: views hold
+// a shorter length.
+func putShared[T any](list []*T, old, v *T, compare func(a, b *T) int, owned *bool) []*T {
+	if old == nil && (len(list) == 0 || compare(list[len(list)-1], v) < 0) {
+		return append(list, v)
+	}
+	if !*owned {
+		list, *owned = slices.Clone(list), true
+	}
+	if old != nil {
+		list = removePtr(list, old, compare)
+	}
+	return insertSorted(list, v, compare)
+}
+
+// putScale puts a scale sample in m.scale, in place of the one with the
+// same key, if any, and says whether that changed it; like putShared, it
+// copies the list before changing what views may hold.
+func (m *model) putScale(r *delivery.ScaleRecord, owned *bool) bool {
+	list := m.scale
+	if len(list) == 0 || delivery.CompareScale(&list[len(list)-1], r) < 0 {
+		m.scale = append(list, *r)
+		return true
+	}
+	i, found := slices.BinarySearchFunc(list, r, func(a delivery.ScaleRecord, b *delivery.ScaleRecord) int { return delivery.CompareScale(&a, b) })
+	if found && list[i] == *r {
+		return false
+	}
+	if !*owned {
+		list, *owned = slices.Clone(list), true
+	}
+	if found {
+		list[i] = *r
+	} else {
+		list = slices.Insert(list, i, *r)
+	}
+	m.scale = list
+	return true
 }
 
 // mergeChanges returns a new list of list without gone and with added.

@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"math"
 	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -26,6 +27,10 @@ type view struct {
 	routes    map[nsKey]*efficiency.Routes
 	routeList []*efficiency.Routes
 	inFlight  InFlight
+	// incidents and scale are the model's incidents by detection time and
+	// Knative scale samples by time (the store's orders), shared.
+	incidents []*delivery.IncidentRecord
+	scale     []delivery.ScaleRecord
 
 	histOnce sync.Once
 	hist     []history.Deployment
@@ -43,7 +48,10 @@ type part struct {
 	missing []uint8
 	checks  []depCheck
 	eff     efficiency.Figures
-	revs    map[revKey]*delivery.RevisionRecord // rows.revisions by key
+	// blamed are the incidents (source/id) its deployments took the blame
+	// for, in deployment order, perhaps repeated.
+	blamed []string
+	revs   map[revKey]*delivery.RevisionRecord // rows.revisions by key
 	// namespaces are the Knative namespaces of rows.revisions, sorted.
 	namespaces []nsKey
 	links      linkSet  // the links the build looked up
@@ -55,6 +63,11 @@ type part struct {
 	// counted every deployment record at or before validFrom and none
 	// after, and the next record is at validUntil.
 	validFrom, validUntil time.Time
+
+	// rowIdx indexes rows.syncs and rows.revisions for traces, built on a
+	// partition's first search (traces.go: rowIndex).
+	rowIdxOnce sync.Once
+	rowIdx     *rowIndex
 }
 
 // depCheck is what the rules said of deps[i].
@@ -241,4 +254,32 @@ func values[T any](ps []*T) []T {
 		out[i] = *p
 	}
 	return out
+}
+
+// scaleWindow returns the scale samples of [since, until) (a zero bound:
+// none), shared: callers only read them.
+func (v *view) scaleWindow(since, until time.Time) []delivery.ScaleRecord {
+	return timeWindow(v.scale, since, until, func(r *delivery.ScaleRecord) time.Time { return r.Time })
+}
+
+// incidentWindow returns the incidents detected in [since, until) (a zero
+// bound: none), shared.
+func (v *view) incidentWindow(since, until time.Time) []*delivery.IncidentRecord {
+	return timeWindow(v.incidents, since, until, func(r **delivery.IncidentRecord) time.Time { return (*r).DetectedAt })
+}
+
+// timeWindow returns the part of list (in time order) whose times are in
+// [since, until), a zero bound being none.
+func timeWindow[T any](list []T, since, until time.Time, at func(*T) time.Time) []T {
+	search := func(t time.Time) int {
+		return sort.Search(len(list), func(i int) bool { return !at(&list[i]).Before(t) })
+	}
+	lo, hi := 0, len(list)
+	if !since.IsZero() {
+		lo = search(since)
+	}
+	if !until.IsZero() {
+		hi = search(until)
+	}
+	return list[lo:max(lo, hi)]
 }
