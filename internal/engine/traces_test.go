@@ -151,6 +151,59 @@ func TestTracesMatchFind(t *testing.T) {
 	}
 }
 
+// TestTracesConcurrent checks that searches running at once on a new
+// engine, which index the partitions they read on first use, each find
+// what trace.Find finds (run it with -race).
+func TestTracesConcurrent(t *testing.T) {
+	s, _ := stores(t)["sqlite"](t)
+	c := ctx(t)
+	mustAppend(t, s, traceEvents()...)
+	clk := newClock(storetest.Base.Add(400 * 24 * time.Hour))
+	e := engine.New(s, settings(clk))
+	deps, err := e.History(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := e.TraceInput(c, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Queries that each read many partitions.
+	qs := []trace.Query{{Author: "Alice"}, {Author: "Dev"}, {Branch: "feature"}, {SHA: "0dd1"}}
+	wants := make([][]trace.Trace, len(qs))
+	for i, q := range qs {
+		if wants[i] = trace.Find(full, q); len(wants[i]) == 0 {
+			t.Fatalf("%+v finds no trace, want some to compare", q)
+		}
+	}
+	for round := range 3 {
+		e := engine.New(s, settings(clk)) // nothing indexed yet
+		if _, err := e.History(c); err != nil {
+			t.Fatal(err)
+		}
+		const searchers = 4
+		start := make(chan struct{})
+		errs := make(chan error, searchers)
+		for n := range searchers {
+			go func() {
+				<-start
+				i := (n/2 + round) % len(qs) // two searchers on each query
+				got, err := e.Traces(c, qs[i])
+				if err == nil && !reflect.DeepEqual(got, wants[i]) {
+					err = fmt.Errorf("Traces(%+v): got %d traces, want %d as trace.Find's\n%s", qs[i], len(got), len(wants[i]), firstTraceDiff(got, wants[i]))
+				}
+				errs <- err
+			}()
+		}
+		close(start)
+		for range searchers {
+			if err := <-errs; err != nil {
+				t.Error(err)
+			}
+		}
+	}
+}
+
 // TestTracesPage checks that a page holds the newest traces, in order, and
 // the total counts them all.
 func TestTracesPage(t *testing.T) {
@@ -200,4 +253,98 @@ func firstTraceDiff(got, want []trace.Trace) string {
 		return fmt.Sprintf("want %s more first", want[len(got)].SHA)
 	}
 	return ""
+}
+
+// TestTracesRevisionRefs checks that a trace finds the Knative revision of
+// each way an image or digest may name a deployment's artifact (trace's
+// rule: equal, or the part of one before or after one of the other's "@"),
+// and none of the near misses, as trace.Find does; and the sync of its
+// manifest commit, not its neighbour's.
+func TestTracesRevisionRefs(t *testing.T) {
+	dg := "sha256:" + strings.Repeat("ef", 32)
+	tests := []struct {
+		name, artifact, image, digest string
+		match                         bool
+	}{
+		{"image is the artifact", "reg/app:1", "reg/app:1", "", true},
+		{"digest is the artifact", dg, "", dg, true},
+		{"image before the artifact's @", "reg/app@" + dg, "reg/app", "", true},
+		{"digest after the artifact's @", "reg/app@" + dg, "", dg, true},
+		{"artifact after the image's @", dg, "reg/app@" + dg, "", true},
+		{"artifact after the image's second @", dg, "reg/app@v1@" + dg, "", true},
+		{"artifact after the image's first @", "v1@" + dg, "reg/app@v1@" + dg, "", true},
+		{"image before the artifact's second @", "reg/app@v1@" + dg, "reg/app@v1", "", true},
+		{"image after the artifact's first @", "reg/app@v1@" + dg, "v1@" + dg, "", true},
+		{"tag after the image's @", "v1", "reg/app@v1", "", true},
+		{"artifact starting with @", "@reg/app", "reg/app", "", true},
+		{"other tag", "reg/app:1", "reg/app:2", dg, false},
+		{"image a prefix without @", "reg/app:1", "reg/app", "", false},
+		{"image a suffix without @", "reg/app", "app", "", false},
+		{"artifact a part of the image between @s", "v1", "reg/app@v1@" + dg, "", false},
+	}
+	sha := func(k, kind int) string { return fmt.Sprintf("%08x%032x", 0xbead0000+kind, k) }
+	var events []delivery.Event
+	at := storetest.Base.Add(-24 * time.Hour)
+	add := func(typ delivery.EventType, app string, p delivery.Payload) {
+		at = at.Add(time.Minute)
+		e := delivery.Event{Source: "refs", ID: fmt.Sprint("refs-", len(events)), Type: typ, Time: at, App: app, Env: "prod", Payload: p}
+		if app != "" {
+			e.Cluster, e.Namespace = "c1", app
+		}
+		events = append(events, e)
+	}
+	for k, tc := range tests {
+		app, rev, commit, manifest := fmt.Sprint("refs", k), fmt.Sprint("refs", k, "-00001"), sha(k, 1), sha(k, 2)
+		add(delivery.CommitAuthored, "", &delivery.Commit{Repo: "https://git.example.com/acme/refs", SHA: commit, AuthorName: "refs", CommittedAt: at})
+		add(delivery.SyncFinished, app, &delivery.Sync{Application: app, StartedAt: at, FinishedAt: at.Add(time.Second), Revision: sha(k, 3),
+			Phase: delivery.PhaseSucceeded})
+		add(delivery.SyncFinished, app, &delivery.Sync{Application: app, StartedAt: at, FinishedAt: at.Add(time.Second), Revision: manifest,
+			Phase: delivery.PhaseSucceeded, InitiatedBy: "refs"})
+		add(delivery.RevisionCreated, app, &delivery.Revision{Name: rev, Image: tc.image, Digest: tc.digest})
+		add(delivery.RevisionReady, app, &delivery.Revision{Name: rev})
+		add(delivery.ServiceUpgraded, app, &delivery.Deployment{Artifact: tc.artifact, ManifestCommit: manifest, SourceCommit: commit,
+			Changes: []string{commit}, InferredFrom: "cdevents"})
+		add(delivery.TrafficChanged, app, &delivery.Traffic{Service: app, Targets: []delivery.TrafficTarget{{Revision: rev, Percent: 100}}})
+	}
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			s, _ := open(t)
+			c := ctx(t)
+			mustAppend(t, s, events...)
+			e := engine.New(s, settings(newClock(storetest.Base)))
+			deps, err := e.History(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			full, err := e.TraceInput(c, deps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					q := trace.Query{SHA: sha(k, 1)}
+					got, err := e.Traces(c, q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if want := trace.Find(full, q); !reflect.DeepEqual(got, want) {
+						t.Fatalf("got %d traces, want %d as trace.Find's\n%s", len(got), len(want), firstTraceDiff(got, want))
+					}
+					if len(got) != 1 || len(got[0].Envs) != 1 {
+						t.Fatalf("got %d traces, want one in one environment", len(got))
+					}
+					env, want := got[0].Envs[0], ""
+					if tc.match {
+						want = fmt.Sprint("refs", k, "-00001")
+					}
+					if env.Revision != want {
+						t.Errorf("revision %q of artifact %q, want %q", env.Revision, tc.artifact, want)
+					}
+					if sy := env.Stages[1]; sy.Name != "sync" || sy.Detail != "refs" {
+						t.Errorf("stage %s by %q, want the sync of the manifest commit, by refs", sy.Name, sy.Detail)
+					}
+				})
+			}
+		})
+	}
 }
