@@ -570,18 +570,34 @@ type DeviationQuery struct {
 	Allow func(app, team, env string) bool
 }
 
-// newestFirst calls f with each deployment of parts (windows of
-// partitions, in partition order) that went live in the window, newest
-// first, in Build's order reversed, with its partition and position.
-func newestFirst(parts []*part, w [][]history.Deployment, since, until time.Time, f func(p *part, i int, d *history.Deployment)) {
-	refs := mergeRefs(liveTimes(parts, since, until))
-	offs := make([]int, len(parts))
-	for i, p := range parts {
-		offs[i] = p.offset(since) // where w[i] starts in p.deps
+// newestFirst calls keep with each deployment of parts (windows of
+// partitions, in partition order) that went live in the window, in
+// partition order, then f with those keep selected, newest first: in
+// Build's order reversed. Only the selected are ordered, so that counting
+// a window costs no merge of its partitions.
+func newestFirst(parts []*part, w [][]history.Deployment, since time.Time, keep func(p *part, i int, d *history.Deployment) bool,
+	f func(p *part, i int, d *history.Deployment)) {
+	type ref struct {
+		at        int64
+		part, pos int32
 	}
-	for j := len(refs) - 1; j >= 0; j-- {
-		r := refs[j]
-		f(parts[r[0]], offs[r[0]]+int(r[1]), &w[r[0]][r[1]])
+	var sel []ref
+	for k, p := range parts {
+		off := p.offset(since) // where w[k] starts in p.deps
+		for j := range w[k] {
+			if keep(p, off+j, &w[k][j]) {
+				sel = append(sel, ref{p.at[off+j], int32(k), int32(off + j)})
+			}
+		}
+	}
+	// mergeRefs' order: live time, then partition, then position.
+	slices.SortFunc(sel, func(a, b ref) int {
+		return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.part, b.part), cmp.Compare(a.pos, b.pos))
+	})
+	for j := len(sel) - 1; j >= 0; j-- {
+		r := sel[j]
+		p := parts[r.part]
+		f(p, int(r.pos), &p.deps[r.pos])
 	}
 }
 
@@ -605,15 +621,14 @@ func (e *Engine) Deviations(ctx context.Context, q DeviationQuery) (policy.Resul
 	parts := e.partitions(v, q.App, q.Team, q.Envs, q.Allow)
 	w := windows(parts, q.Since, until)
 	res := policy.Result{Deviations: []policy.Deviation{}, Errors: []policy.EvalError{}}
-	newestFirst(parts, w, q.Since, until, func(p *part, i int, d *history.Deployment) {
+	newestFirst(parts, w, q.Since, func(p *part, i int, d *history.Deployment) bool {
 		if d.Rewritten {
-			return
+			return false
 		}
 		res.Deployments++
+		return p.check(i) != nil
+	}, func(p *part, i int, d *history.Deployment) {
 		c := p.check(i)
-		if c == nil {
-			return
-		}
 		for _, dv := range c.deviations {
 			if keep(dv.Rule) {
 				res.Deviations = append(res.Deviations, dv)
@@ -681,15 +696,17 @@ func traceability(parts []*part, w [][]history.Deployment, since, until time.Tim
 	for _, l := range policy.Links {
 		t.Missing[l] = 0
 	}
-	newestFirst(parts, w, since, until, func(p *part, i int, d *history.Deployment) {
+	newestFirst(parts, w, since, func(p *part, i int, d *history.Deployment) bool {
 		if d.Rewritten {
-			return
+			return false
 		}
 		t.Deployments++
 		if p.missing[i] == 0 {
 			t.Traceable++
-			return
+			return false
 		}
+		return true
+	}, func(p *part, i int, d *history.Deployment) {
 		missing := missingLinks(p.missing[i])
 		for _, l := range missing {
 			t.Missing[l]++

@@ -584,3 +584,108 @@ func TestPostgresLateCommit(t *testing.T) {
 	}
 	same(t, "after the late commit", ask(t, e, clk.now()), ask(t, engine.New(second, settings(clk)), clk.now()))
 }
+
+// TestListsNewestFirst checks the order of the untraceable deployments and
+// of the deviations, which only the selected deployments are sorted for:
+// the whole history's order reversed, with every deployment of the window
+// counted.
+func TestListsNewestFirst(t *testing.T) {
+	s, _ := stores(t)["sqlite"](t)
+	g := storetest.NewGenerator(3, "test")
+	events := g.Events(3000)
+	// Every other pull request and CI run unknown: deployments that lack
+	// links, and that policies flag.
+	kept := events[:0:0]
+	for i, ev := range events {
+		switch ev.Type {
+		case delivery.ChangeCreated, delivery.ChangeReviewed, delivery.ChangeMerged, delivery.PipelineRunStarted, delivery.PipelineRunFinished:
+			if i%2 == 0 {
+				continue
+			}
+		}
+		kept = append(kept, ev)
+	}
+	mustAppend(t, s, kept...)
+	now := events[len(events)-1].Time.Add(time.Hour)
+	e := engine.New(s, settings(newClock(now)))
+	c := ctx(t)
+	hist, err := e.History(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, d := range hist {
+		seen[d.Env] = true
+	}
+	envs := slices.Sorted(maps.Keys(seen)) // all of them: traceability counts production only by default
+	if len(envs) < 2 {
+		t.Fatalf("the history has environments %v: want several", envs)
+	}
+	for _, since := range []time.Time{{}, now.Add(-20 * 24 * time.Hour)} {
+		// Each deployment's place in the history reversed, and how many
+		// were not rewritten away in the window.
+		place := map[string]int{}
+		counted := 0
+		for i := len(hist) - 1; i >= 0; i-- {
+			d := &hist[i]
+			if d.LiveAt.Before(since) || !d.LiveAt.Before(now) {
+				continue
+			}
+			place[refKey(d.Ref())] = len(hist) - 1 - i
+			if !d.Rewritten {
+				counted++
+			}
+		}
+		tr, err := e.Traceability(c, engine.Query{Since: since, Envs: envs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dev, err := e.Deviations(c, engine.DeviationQuery{Since: since, Envs: envs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr.Deployments != counted || dev.Deployments != counted || len(tr.Untraceable) != tr.Deployments-tr.Traceable {
+			t.Fatalf("since %v: traceability counts %d deployments (%d traceable, %d listed), deviations %d; the history has %d",
+				since, tr.Deployments, tr.Traceable, len(tr.Untraceable), dev.Deployments, counted)
+		}
+		inc, err := e.Incidents(c, engine.Query{Since: since, Envs: envs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp, err := e.Compliance(c, engine.Query{Since: since, Envs: envs}, engine.DeviationQuery{Since: since, Envs: envs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := engine.Compliance{Deployments: tr.Deployments, Traceable: tr.Traceable, Rate: tr.Rate, Deviations: len(dev.Deviations),
+			DeviationDeployments: dev.Deployments, Incidents: inc}
+		if !reflect.DeepEqual(cp, want) {
+			t.Fatalf("since %v: Compliance = %+v; Traceability, Deviations and Incidents say %+v", since, cp, want)
+		}
+		if len(tr.Untraceable) == 0 || len(dev.Deviations) == 0 {
+			t.Fatalf("since %v: %d untraceable, %d deviations: want some of each", since, len(tr.Untraceable), len(dev.Deviations))
+		}
+		inOrder := func(what string, refs []history.Ref, strict bool) {
+			last := -1
+			for i, r := range refs {
+				p, ok := place[refKey(r)]
+				if !ok || p < last || strict && p == last {
+					t.Fatalf("since %v: %s %d (%+v) is at %d of the history reversed (found %v), after one at %d", since, what, i, r, p, ok, last)
+				}
+				last = p
+			}
+		}
+		var untraceable, deviations []history.Ref
+		for _, u := range tr.Untraceable {
+			untraceable = append(untraceable, u.Deployment)
+		}
+		for _, d := range dev.Deviations {
+			deviations = append(deviations, d.Deployment)
+		}
+		inOrder("untraceable deployment", untraceable, true)
+		inOrder("deviation", deviations, false)
+	}
+}
+
+func refKey(r history.Ref) string {
+	return fmt.Sprint(r.App, "\x00", r.Env, "\x00", r.LiveAt.UnixNano(), "\x00", r.Artifact, "\x00", r.ManifestCommit, "\x00", r.EventIDs)
+}

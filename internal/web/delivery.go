@@ -86,27 +86,18 @@ func (w *Web) efficiency(r *request, f depFilter) (*effData, error) {
 	ctx := r.Context()
 	q := engine.Query{App: f.App, Team: f.Team, Envs: f.Envs, Since: f.Since, Until: f.Until, Allow: r.snap.allow}
 	// The efficiency figures (the longest: the Knative cost of the window)
-	// in parallel with the others; together, what engine.Report computes.
+	// in parallel with the compliance counts; together, what engine.Report
+	// and engine.Deviations compute, without their lists.
 	var e efficiency.Report
 	effWait := inBackground(func() (err error) { e, err = w.eng.Efficiency(ctx, q); return })
 	defer effWait() // on an early return too
-	tr, err := w.eng.Traceability(ctx, q)
+	c, err := w.eng.Compliance(ctx, q, engine.DeviationQuery{App: f.App, Team: f.Team, Envs: f.Envs, Since: f.Since, Until: f.Until, Allow: r.snap.allow})
 	if err != nil {
 		return nil, err
 	}
-	inc, err := w.eng.Incidents(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	d := &effData{Traceable: tr.Rate, TraceableN: tr.Traceable, TraceableOf: tr.Deployments,
-		IncidentsLinked: inc.LinkedRate, Linked: inc.Linked, Incidents: inc.Total}
-	if _, err := w.eng.Rules(); err == nil {
-		dev, err := w.eng.Deviations(r.Context(), engine.DeviationQuery{App: f.App, Team: f.Team, Envs: f.Envs, Since: f.Since, Until: f.Until, Allow: r.snap.allow})
-		if err != nil {
-			return nil, err
-		}
-		d.Deviations, d.DeviationsDeployed = len(dev.Deviations), dev.Deployments
-	}
+	d := &effData{Traceable: c.Rate, TraceableN: c.Traceable, TraceableOf: c.Deployments,
+		IncidentsLinked: c.Incidents.LinkedRate, Linked: c.Incidents.Linked, Incidents: c.Incidents.Total,
+		Deviations: c.Deviations, DeviationsDeployed: c.DeviationDeployments}
 	d.PoliciesHref = "/policies?since=" + f.Since.UTC().Format(time.DateOnly)
 	if err := effWait(); err != nil {
 		return nil, err

@@ -181,14 +181,25 @@ func costOf(in CostInput, scale []delivery.ScaleRecord, f Filter, since, until t
 		c.CostPerReplicaHour = &s.CostPerReplicaHour
 	}
 
-	samples := map[revKey][]delivery.ScaleRecord{}
+	// The samples by revision (in key order), then time: a copy grouped
+	// through positions, each revision's samples a run of it.
 	observedFrom := map[string]time.Time{} // cluster → first sample
-	for _, r := range scale {
-		k := revKey{r.Cluster, r.Namespace, r.Revision}
-		samples[k] = append(samples[k], r)
+	order := make([]int32, len(scale))
+	for i := range scale {
+		order[i] = int32(i)
+		r := &scale[i]
 		if t, ok := observedFrom[r.Cluster]; !ok || r.Time.Before(t) {
 			observedFrom[r.Cluster] = r.Time
 		}
+	}
+	keyOf := func(r *delivery.ScaleRecord) revKey { return revKey{r.Cluster, r.Namespace, r.Revision} }
+	slices.SortStableFunc(order, func(i, j int32) int {
+		a, b := &scale[i], &scale[j]
+		return cmp.Or(compareRevKeys(keyOf(a), keyOf(b)), a.Time.Compare(b.Time))
+	})
+	grouped := make([]delivery.ScaleRecord, len(scale))
+	for i, j := range order {
+		grouped[i] = scale[j]
 	}
 	// The revisions counted: those sampled, and those of an observed
 	// cluster routable in the window (others count nothing). They are
@@ -201,13 +212,23 @@ func costOf(in CostInput, scale []delivery.ScaleRecord, f Filter, since, until t
 		routable []interval
 		samples  []delivery.ScaleRecord
 	}
-	items := make([]item, 0, len(samples))
-	for k, list := range samples {
-		slices.SortStableFunc(list, func(a, b delivery.ScaleRecord) int { return a.Time.Compare(b.Time) })
+	items := make([]item, 0, len(grouped))
+	for i := 0; i < len(grouped); {
+		k := keyOf(&grouped[i])
+		j := i + 1
+		for j < len(grouped) && keyOf(&grouped[j]) == k {
+			j++
+		}
+		list := grouped[i:j:j]
 		rt := in.Routes(k.cluster, k.ns)
 		items = append(items, item{key: k, meta: in.RevisionOf(&list[0]), routes: rt, routable: rt.of(k.name), samples: list})
+		i = j
 	}
-	slices.SortFunc(items, func(a, b item) int { return compareRevKeys(a.key, b.key) })
+	sampled := len(items)
+	isSampled := func(k revKey) bool {
+		_, found := slices.BinarySearchFunc(items[:sampled], k, func(it item, k revKey) int { return compareRevKeys(it.key, k) })
+		return found
+	}
 	for _, rt := range in.Namespaces {
 		if _, ok := observedFrom[rt.Cluster]; !ok {
 			continue
@@ -223,7 +244,7 @@ func costOf(in CostInput, scale []delivery.ScaleRecord, f Filter, since, until t
 				continue
 			}
 			k := revKey{rt.Cluster, rt.Namespace, r.name}
-			if _, sampled := samples[k]; sampled {
+			if isSampled(k) {
 				continue
 			}
 			items = append(items, item{key: k, meta: r.meta, routes: rt, routable: r.routable})
@@ -268,7 +289,7 @@ func costOf(in CostInput, scale []delivery.ScaleRecord, f Filter, since, until t
 		c.Revisions = append(c.Revisions, rc)
 	}
 	// Sorted through positions: a RevisionCost is large to move.
-	order := make([]int32, len(c.Revisions))
+	order = make([]int32, len(c.Revisions))
 	for i := range order {
 		order[i] = int32(i)
 	}
