@@ -132,6 +132,50 @@ func (w *Web) delivery(r *request) (any, error) {
 	th := s.settings.Thresholds
 	parts := s.partsOf(f.App, f.Envs)
 	win := partWindows(parts, since, until)
+	// The team and app table on another core meanwhile.
+	groupsWait := inBackground(func() error {
+		// Per team, then per app (within the team and app filters): each
+		// group counts the windows of the partitions that have its deployments.
+		byTeam, byApp := map[string][][]history.Deployment{}, map[string][][]history.Deployment{}
+		for i, p := range parts {
+			w := win[i]
+			byApp[p.App] = append(byApp[p.App], w)
+			prev := ""
+			for j := range w {
+				if t := w[j].Team; j == 0 || t != prev {
+					if l := byTeam[t]; len(l) == 0 || !sameList(l[len(l)-1], w) {
+						byTeam[t] = append(byTeam[t], w)
+					}
+					prev = t
+				}
+			}
+		}
+		if d.App == "" {
+			for _, t := range s.depTeams {
+				if d.Team != "" && t != d.Team {
+					continue
+				}
+				g := f
+				g.Team = t
+				if row := group(byTeam[t], g, t, true, th); row.Report.Deployments > 0 || d.Team == t {
+					d.Groups = append(d.Groups, row)
+				}
+			}
+		}
+		for _, a := range d.Apps {
+			if d.App != "" && a != d.App {
+				continue
+			}
+			g := f
+			g.App = a
+			row := group(byApp[a], g, a, false, th)
+			if row.Report.Deployments > 0 || d.App == a {
+				d.Groups = append(d.Groups, row)
+			}
+		}
+		return nil
+	})
+	defer groupsWait() // on an early return too
 	rep := metrics.ComputeParts(win, f.metrics(), since, until, th)
 	d.Report, d.Href = rep, f.href()
 	trend := metrics.TrendParts(func(from, to time.Time) [][]history.Deployment { return partWindows(parts, from, to) },
@@ -162,8 +206,8 @@ func (w *Web) delivery(r *request) (any, error) {
 		if err != nil || !at.After(since) || !at.Before(until) {
 			return nil, badInput{"error.at"}
 		}
-		c := metrics.Comparison{At: at, Before: metrics.ComputeParts(partWindows(parts, since, at), f.metrics(), since, at, th),
-			After: metrics.ComputeParts(partWindows(parts, at, until), f.metrics(), at, until, th)}
+		c := metrics.Comparison{At: at, Before: metrics.SummaryParts(partWindows(parts, since, at), f.metrics(), since, at, th),
+			After: metrics.SummaryParts(partWindows(parts, at, until), f.metrics(), at, until, th)}
 		d.CompareAt = at
 		fb, fa := f, f
 		fb.Until, fa.Since = at, at
@@ -190,45 +234,7 @@ func (w *Web) delivery(r *request) (any, error) {
 		labels, counts = append(labels, b.Label), append(counts, b.Count)
 	}
 	d.Dist = bars(labels, counts, r.t["delivery.distribution"])
-	// Per team, then per app (within the team and app filters): each
-	// group counts the windows of the partitions that have its deployments.
-	byTeam, byApp := map[string][][]history.Deployment{}, map[string][][]history.Deployment{}
-	for i, p := range parts {
-		w := win[i]
-		byApp[p.App] = append(byApp[p.App], w)
-		prev := ""
-		for j := range w {
-			if t := w[j].Team; j == 0 || t != prev {
-				if l := byTeam[t]; len(l) == 0 || !sameList(l[len(l)-1], w) {
-					byTeam[t] = append(byTeam[t], w)
-				}
-				prev = t
-			}
-		}
-	}
-	if d.App == "" {
-		for _, t := range s.depTeams {
-			if d.Team != "" && t != d.Team {
-				continue
-			}
-			g := f
-			g.Team = t
-			if row := group(byTeam[t], g, t, true, th); row.Report.Deployments > 0 || d.Team == t {
-				d.Groups = append(d.Groups, row)
-			}
-		}
-	}
-	for _, a := range d.Apps {
-		if d.App != "" && a != d.App {
-			continue
-		}
-		g := f
-		g.App = a
-		row := group(byApp[a], g, a, false, th)
-		if row.Report.Deployments > 0 || d.App == a {
-			d.Groups = append(d.Groups, row)
-		}
-	}
+	groupsWait()
 	if err := effWait(); err != nil {
 		return nil, err
 	}
@@ -238,7 +244,7 @@ func (w *Web) delivery(r *request) (any, error) {
 func group(w [][]history.Deployment, f depFilter, label string, team bool, th metrics.Thresholds) groupRow {
 	ff := f
 	ff.Failed = true
-	return groupRow{Label: label, IsTeam: team, Report: metrics.ComputeParts(w, f.metrics(), f.Since, f.Until, th), Href: f.href(), FailedHref: ff.href()}
+	return groupRow{Label: label, IsTeam: team, Report: metrics.SummaryParts(w, f.metrics(), f.Since, f.Until, th), Href: f.href(), FailedHref: ff.href()}
 }
 
 // partWindows returns the deployments of each partition live in [since, until).

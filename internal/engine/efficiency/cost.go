@@ -224,10 +224,9 @@ func costOf(in CostInput, scale []delivery.ScaleRecord, f Filter, since, until t
 		items = append(items, item{key: k, meta: in.RevisionOf(&list[0]), routes: rt, routable: rt.of(k.name), samples: list})
 		i = j
 	}
-	sampled := len(items)
-	isSampled := func(k revKey) bool {
-		_, found := slices.BinarySearchFunc(items[:sampled], k, func(it item, k revKey) int { return compareRevKeys(it.key, k) })
-		return found
+	sampled := make(map[revKey]bool, len(items))
+	for _, it := range items {
+		sampled[it.key] = true
 	}
 	for _, rt := range in.Namespaces {
 		if _, ok := observedFrom[rt.Cluster]; !ok {
@@ -244,7 +243,7 @@ func costOf(in CostInput, scale []delivery.ScaleRecord, f Filter, since, until t
 				continue
 			}
 			k := revKey{rt.Cluster, rt.Namespace, r.name}
-			if isSampled(k) {
+			if sampled[k] {
 				continue
 			}
 			items = append(items, item{key: k, meta: r.meta, routes: rt, routable: r.routable})

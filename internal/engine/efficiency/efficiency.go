@@ -11,6 +11,7 @@ package efficiency
 
 import (
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/shiplog-dev/shiplog/internal/delivery"
@@ -177,13 +178,16 @@ func Combine(p Parts, f Filter, since, until, now time.Time, s Settings) Report 
 		s.BaselineMinReplicas = 1
 	}
 	r := Report{Since: since, Until: until, Filter: f}
+	// The Knative cost, the longest, on another core meanwhile.
+	var cost sync.WaitGroup
+	cost.Go(func() { r.Cost = costOf(p.Cost, p.Scale, f, since, until, s) })
 	r.Interventions = summarize(p.Interventions, f, since, until, s)
 	r.Automation = automation(p.Deployments, p.Steps, s.Teams, f, since, until)
-	r.Cost = costOf(p.Cost, p.Scale, f, since, until, s)
 	if s.SprintLength > 0 {
 		feats := features(p.Changes, p.Shipped, since, until, now, s)
 		r.Features = &feats
 	}
+	cost.Wait()
 	return r
 }
 

@@ -123,6 +123,18 @@ func Compute(deps []history.Deployment, f Filter, since, until time.Time, th Thr
 // ComputeParts is Compute over the deployments of several lists (the
 // partitions of a history): the result does not depend on their order.
 func ComputeParts(parts [][]history.Deployment, f Filter, since, until time.Time, th Thresholds) Report {
+	return computeParts(parts, f, since, until, th, true)
+}
+
+// SummaryParts is ComputeParts without what only a breakdown of lead
+// time shows: its stages, distribution, 90th percentile and mean (left
+// empty), which cost most of the computation. Tables and trends of
+// several groups read the rest.
+func SummaryParts(parts [][]history.Deployment, f Filter, since, until time.Time, th Thresholds) Report {
+	return computeParts(parts, f, since, until, th, false)
+}
+
+func computeParts(parts [][]history.Deployment, f Filter, since, until time.Time, th Thresholds, breakdown bool) Report {
 	r := Report{Since: since, Until: until, Filter: f}
 	days := dayCounter{from: dayOf(since)}
 	if span := dayOf(until) - days.from; span >= 0 && span < 1<<20 {
@@ -171,6 +183,9 @@ func ComputeParts(parts [][]history.Deployment, f Filter, since, until time.Time
 					r.ClockSkewChanges++
 				}
 				leads = append(leads, c.LeadTime.Seconds())
+				if !breakdown {
+					continue
+				}
 				leadSum.add(int64(*c.LeadTime))
 				for _, s := range c.Stages {
 					if k := stageIndex(s.Name); k >= 0 {
@@ -190,9 +205,13 @@ func ComputeParts(parts [][]history.Deployment, f Filter, since, until time.Time
 		r.DeploymentFrequencyPerWeek = r.DeploymentFrequencyPerDay * 7
 	}
 	r.LeadTimeChanges = len(leads)
-	r.LeadTimeDistribution = distribution(leads)
 	if len(leads) > 0 {
 		r.LeadTimeMedianSeconds = ptr(percentile(leads, 0.5))
+	}
+	if breakdown {
+		r.LeadTimeDistribution = distribution(leads)
+	}
+	if len(leads) > 0 && breakdown {
 		r.LeadTimeP90Seconds = ptr(percentile(leads, 0.9))
 		r.LeadTimeMeanSeconds = ptr(leadSum.seconds() / float64(len(leads)))
 		for k, name := range history.Stages {
@@ -510,7 +529,7 @@ func TrendParts(windows func(from, to time.Time) [][]history.Deployment, f Filte
 		if end.After(until) {
 			end = until
 		}
-		r := ComputeParts(windows(start, end), f, start, end, th)
+		r := SummaryParts(windows(start, end), f, start, end, th)
 		out = append(out, Point{Start: start, Deployments: r.Deployments, LeadTimeMedianSeconds: r.LeadTimeMedianSeconds,
 			ChangeFailureRate: r.ChangeFailureRate, RecoveryTimeMedianSeconds: r.RecoveryTimeMedianSeconds})
 	}

@@ -324,6 +324,16 @@ func TestProperties(t *testing.T) {
 		if rep.Recovered+rep.Unrecovered != rep.FailedDeployments {
 			t.Fatalf("seed %d: recovered %d + unrecovered %d ≠ failed %d", seed, rep.Recovered, rep.Unrecovered, rep.FailedDeployments)
 		}
+		// The summary is the report without the lead time's breakdown.
+		for _, f := range []metrics.Filter{{}, {Envs: []string{"prod"}}} {
+			full := metrics.ComputeParts([][]history.Deployment{deps[:len(deps)/2], deps[len(deps)/2:]}, f, at(0), at(600), th)
+			sum := metrics.SummaryParts([][]history.Deployment{deps[:len(deps)/2], deps[len(deps)/2:]}, f, at(0), at(600), th)
+			want := full
+			want.LeadTimeDistribution, want.LeadTimeP90Seconds, want.LeadTimeMeanSeconds, want.Stages = nil, nil, nil, nil
+			if !reflect.DeepEqual(sum, want) {
+				t.Fatalf("seed %d, %+v: SummaryParts = %+v, want %+v", seed, f, sum, want)
+			}
+		}
 	}
 }
 
