@@ -395,6 +395,9 @@ type Query struct {
 	// Allow, when set, keeps only the apps and environments it allows:
 	// the scope of the principal asking (docs/security.md).
 	Allow func(app, team, env string) bool
+	// Summary has Efficiency leave out its item lists, and the work of
+	// making them: its report is then efficiency.Report.Summary's.
+	Summary bool
 }
 
 func (e *Engine) filter(q Query) (metrics.Filter, time.Time) {
@@ -740,7 +743,7 @@ func (e *Engine) efficiency(ctx context.Context, v *view, q Query, envs []string
 	samples := v.scaleWindow(from, until)
 	parts := e.partitions(v, q.App, q.Team, envs, q.Allow)
 	w := windows(parts, q.Since, until)
-	in := efficiency.Parts{Scale: samples, Cost: efficiency.CostInput{
+	in := efficiency.Parts{Summary: q.Summary, Scale: samples, Cost: efficiency.CostInput{
 		RevisionOf: func(s *delivery.ScaleRecord) *delivery.RevisionRecord {
 			if p := v.parts[appEnv{s.App, s.Env}]; p != nil {
 				return p.revs[revKey{s.Cluster, s.Namespace, s.Revision}]

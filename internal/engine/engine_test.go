@@ -661,6 +661,20 @@ func TestListsNewestFirst(t *testing.T) {
 		if !reflect.DeepEqual(cp, want) {
 			t.Fatalf("since %v: Compliance = %+v; Traceability, Deviations and Incidents say %+v", since, cp, want)
 		}
+		full, err := e.Efficiency(c, engine.Query{Since: since, Envs: envs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		short, err := e.Efficiency(c, engine.Query{Since: since, Envs: envs, Summary: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(short, full.Summary()) {
+			t.Fatalf("since %v: Efficiency with Summary = %+v, want the full report's summary %+v", since, short, full.Summary())
+		}
+		if full.Cost.Revisions == nil {
+			t.Fatalf("since %v: the full efficiency report lists no revision cost: want some to leave out", since)
+		}
 		if len(tr.Untraceable) == 0 || len(dev.Deviations) == 0 {
 			t.Fatalf("since %v: %d untraceable, %d deviations: want some of each", since, len(tr.Untraceable), len(dev.Deviations))
 		}

@@ -124,14 +124,7 @@ func TestTracesMatchFind(t *testing.T) {
 			c := ctx(t)
 			mustAppend(t, s, events...)
 			e := engine.New(s, settings(newClock(storetest.Base.Add(400*24*time.Hour))))
-			deps, err := e.History(c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			full, err := e.TraceInput(c, deps)
-			if err != nil {
-				t.Fatal(err)
-			}
+			full := wholeInput(t, e)
 			found := 0
 			for _, q := range traceQueries(full) {
 				want := trace.Find(full, q)
@@ -160,14 +153,7 @@ func TestTracesConcurrent(t *testing.T) {
 	mustAppend(t, s, traceEvents()...)
 	clk := newClock(storetest.Base.Add(400 * 24 * time.Hour))
 	e := engine.New(s, settings(clk))
-	deps, err := e.History(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	full, err := e.TraceInput(c, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
+	full := wholeInput(t, e)
 	// Queries that each read many partitions.
 	qs := []trace.Query{{Author: "Alice"}, {Author: "Dev"}, {Branch: "feature"}, {SHA: "0dd1"}}
 	wants := make([][]trace.Trace, len(qs))
@@ -312,14 +298,7 @@ func TestTracesRevisionRefs(t *testing.T) {
 			c := ctx(t)
 			mustAppend(t, s, events...)
 			e := engine.New(s, settings(newClock(storetest.Base)))
-			deps, err := e.History(c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			full, err := e.TraceInput(c, deps)
-			if err != nil {
-				t.Fatal(err)
-			}
+			full := wholeInput(t, e)
 			for k, tc := range tests {
 				t.Run(tc.name, func(t *testing.T) {
 					q := trace.Query{SHA: sha(k, 1)}
@@ -347,4 +326,19 @@ func TestTracesRevisionRefs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// wholeInput is what trace.Find reads of e's whole model.
+func wholeInput(t *testing.T, e *engine.Engine) trace.Input {
+	t.Helper()
+	c := ctx(t)
+	deps, err := e.History(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := e.TraceInput(c, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
 }

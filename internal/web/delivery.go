@@ -89,7 +89,9 @@ func (w *Web) efficiency(r *request, f depFilter) (*effData, error) {
 	// in parallel with the compliance counts; together, what engine.Report
 	// and engine.Deviations compute, without their lists.
 	var e efficiency.Report
-	effWait := inBackground(func() (err error) { e, err = w.eng.Efficiency(ctx, q); return })
+	sq := q
+	sq.Summary = true // the panel shows no list
+	effWait := inBackground(func() (err error) { e, err = w.eng.Efficiency(ctx, sq); return })
 	defer effWait() // on an early return too
 	c, err := w.eng.Compliance(ctx, q, engine.DeviationQuery{App: f.App, Team: f.Team, Envs: f.Envs, Since: f.Since, Until: f.Until, Allow: r.snap.allow})
 	if err != nil {

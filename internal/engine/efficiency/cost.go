@@ -168,7 +168,7 @@ func compareRevKeys(a, b revKey) int {
 // costOf computes the cost of [since, until) from in and the window's
 // scale samples (all of them: the first of each cluster bounds what is
 // counted).
-func costOf(in CostInput, scale []delivery.ScaleRecord, f Filter, since, until time.Time, s Settings) Cost {
+func costOf(in CostInput, scale []delivery.ScaleRecord, f Filter, since, until time.Time, s Settings, lists bool) Cost {
 	c := Cost{Currency: s.Currency, BaselineMinReplicas: s.BaselineMinReplicas}
 	price := func(rs float64) *float64 {
 		if s.CostPerReplicaHour <= 0 {
@@ -285,7 +285,9 @@ func costOf(in CostInput, scale []delivery.ScaleRecord, f Filter, since, until t
 		c.ReplicaSeconds += rc.ReplicaSeconds
 		c.BaselineReplicaSeconds += rc.BaselineReplicaSeconds
 		c.SavedReplicaSeconds += rc.SavedReplicaSeconds
-		c.Revisions = append(c.Revisions, rc)
+		if lists {
+			c.Revisions = append(c.Revisions, rc)
+		}
 	}
 	// Sorted through positions: a RevisionCost is large to move.
 	order = make([]int32, len(c.Revisions))

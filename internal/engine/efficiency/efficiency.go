@@ -155,6 +155,9 @@ func Prepare(in Input, s Settings) Figures {
 
 // Parts are what Combine reads.
 type Parts struct {
+	// Summary leaves the item lists out, and the work of making them: the
+	// report is then Report.Summary of the full one.
+	Summary bool
 	Interventions []Intervention // of the apps and environments counted, any time
 	// Deployments are those that went live in the window, in live-time
 	// order, with their Steps.
@@ -180,14 +183,18 @@ func Combine(p Parts, f Filter, since, until, now time.Time, s Settings) Report 
 	r := Report{Since: since, Until: until, Filter: f}
 	// The Knative cost, the longest, on another core meanwhile.
 	var cost sync.WaitGroup
-	cost.Go(func() { r.Cost = costOf(p.Cost, p.Scale, f, since, until, s) })
+	lists := !p.Summary
+	cost.Go(func() { r.Cost = costOf(p.Cost, p.Scale, f, since, until, s, lists) })
 	r.Interventions = summarize(p.Interventions, f, since, until, s)
-	r.Automation = automation(p.Deployments, p.Steps, s.Teams, f, since, until)
+	r.Automation = automation(p.Deployments, p.Steps, s.Teams, f, since, until, lists)
 	if s.SprintLength > 0 {
-		feats := features(p.Changes, p.Shipped, since, until, now, s)
+		feats := features(p.Changes, p.Shipped, since, until, now, s, lists)
 		r.Features = &feats
 	}
 	cost.Wait()
+	if !lists {
+		r.Interventions = r.Summary().Interventions
+	}
 	return r
 }
 

@@ -115,7 +115,7 @@ func SprintRange(since, until time.Time, s Settings) (time.Time, time.Time) {
 	return s.SprintStart.Add(time.Duration(first) * s.SprintLength), end
 }
 
-func features(changes []*delivery.ChangeRecord, linked func(sha string) bool, since, until, now time.Time, s Settings) Features {
+func features(changes []*delivery.ChangeRecord, linked func(sha string) bool, since, until, now time.Time, s Settings, lists bool) Features {
 	out := Features{SprintStart: s.SprintStart, SprintLengthDays: s.SprintLength.Hours() / 24, Sprints: []Sprint{}}
 	if since.IsZero() { // no window start: from the first merge on
 		since = until
@@ -147,6 +147,9 @@ func features(changes []*delivery.ChangeRecord, linked func(sha string) bool, si
 		sp.MergedPRs++
 		if ok, by := IsFeature(c.Title, c.Labels); ok {
 			sp.Features++
+			if !lists {
+				continue
+			}
 			sp.Items = append(sp.Items, FeaturePR{Repo: c.Repo, Number: c.Number, Title: c.Title, URL: c.URL, MergedAt: c.MergedAt, By: by})
 		}
 	}

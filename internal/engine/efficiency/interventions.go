@@ -234,7 +234,7 @@ func deploymentSteps(m *model, d *history.Deployment) Steps {
 
 // automation classifies deps (in live-time order, with their steps),
 // newest first.
-func automation(deps []*history.Deployment, steps []Steps, teams map[string]string, f Filter, since, until time.Time) Automation {
+func automation(deps []*history.Deployment, steps []Steps, teams map[string]string, f Filter, since, until time.Time, lists bool) Automation {
 	var a Automation
 	for i := len(deps) - 1; i >= 0; i-- {
 		d := deps[i]
@@ -245,11 +245,17 @@ func automation(deps []*history.Deployment, steps []Steps, teams map[string]stri
 		switch st := steps[i]; {
 		case len(st.Manual) > 0:
 			a.Manual++
+			if !lists {
+				continue
+			}
 			a.ManualItems = append(a.ManualItems, AutomationItem{Deployment: d.Ref(), Steps: st.Manual})
 		case st.Bot:
 			a.Automated++
 		default:
 			a.Unknown++
+			if !lists {
+				continue
+			}
 			a.UnknownItems = append(a.UnknownItems, d.Ref())
 		}
 	}
