@@ -157,7 +157,7 @@ func Prepare(in Input, s Settings) Figures {
 type Parts struct {
 	// Summary leaves the item lists out, and the work of making them: the
 	// report is then Report.Summary of the full one.
-	Summary bool
+	Summary       bool
 	Interventions []Intervention // of the apps and environments counted, any time
 	// Deployments are those that went live in the window, in live-time
 	// order, with their Steps.
