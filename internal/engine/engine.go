@@ -750,7 +750,8 @@ func (e *Engine) efficiency(ctx context.Context, v *view, q Query, envs []string
 			}
 			return nil
 		},
-		Routes: func(cluster, ns string) *efficiency.Routes { return v.routes[nsKey{cluster, ns}] },
+		Routes:       func(cluster, ns string) *efficiency.Routes { return v.routes[nsKey{cluster, ns}] },
+		OwnRevisions: true,
 	}}
 	for _, p := range parts {
 		in.Interventions = append(in.Interventions, p.eff.Interventions...)

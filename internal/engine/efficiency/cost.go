@@ -129,6 +129,12 @@ type CostInput struct {
 	RevisionOf func(s *delivery.ScaleRecord) *delivery.RevisionRecord
 	// Routes returns the routes of a namespace (nil: none).
 	Routes func(cluster, namespace string) *Routes
+	// OwnRevisions says that RevisionOf only finds revisions of the
+	// sample's own app and environment (nil for a sample that names
+	// none), as the engine's partitions do: a sampled revision then counts
+	// under its sample's app and environment, so those the filter does not
+	// keep are skipped before any lookup.
+	OwnRevisions bool
 }
 
 // costInput is the CostInput of Compute's rows.
@@ -213,6 +219,7 @@ func costOf(in CostInput, scale []delivery.ScaleRecord, f Filter, since, until t
 		samples  []delivery.ScaleRecord
 	}
 	items := make([]item, 0, len(grouped))
+	sampled := map[revKey]bool{}
 	for i := 0; i < len(grouped); {
 		k := keyOf(&grouped[i])
 		j := i + 1
@@ -220,13 +227,13 @@ func costOf(in CostInput, scale []delivery.ScaleRecord, f Filter, since, until t
 			j++
 		}
 		list := grouped[i:j:j]
+		i = j
+		sampled[k] = true
+		if in.OwnRevisions && !f.keep(list[0].App, list[0].Env, s.Teams) {
+			continue
+		}
 		rt := in.Routes(k.cluster, k.ns)
 		items = append(items, item{key: k, meta: in.RevisionOf(&list[0]), routes: rt, routable: rt.of(k.name), samples: list})
-		i = j
-	}
-	sampled := make(map[revKey]bool, len(items))
-	for _, it := range items {
-		sampled[it.key] = true
 	}
 	for _, rt := range in.Namespaces {
 		if _, ok := observedFrom[rt.Cluster]; !ok {
