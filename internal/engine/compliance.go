@@ -44,10 +44,7 @@ func (e *Engine) Compliance(ctx context.Context, q Query, dev DeviationQuery) (C
 			}
 		}
 	}
-	if c.Deployments > 0 {
-		r := float64(c.Traceable) / float64(c.Deployments)
-		c.Rate = &r
-	}
+	c.Rate = ratio(c.Traceable, c.Deployments)
 	c.Incidents = incidents(v, parts, q.Since, until)
 	if e.policyErr == nil {
 		dUntil := dev.Until
@@ -78,4 +75,13 @@ func (e *Engine) Compliance(ctx context.Context, q Query, dev DeviationQuery) (C
 		}
 	}
 	return c, nil
+}
+
+// ratio is n ÷ of, or nil when of is 0.
+func ratio(n, of int) *float64 {
+	if of == 0 {
+		return nil
+	}
+	r := float64(n) / float64(of)
+	return &r
 }

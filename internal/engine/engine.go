@@ -674,10 +674,8 @@ func (e *Engine) Report(ctx context.Context, q Query) (Report, error) {
 	parts := e.partitions(v, mf.App, mf.Team, mf.Envs, q.Allow)
 	w := windows(parts, q.Since, until)
 	r := Report{Metrics: metrics.ComputeParts(w, mf, q.Since, until, e.cfg.Thresholds), Deployments: mergeWindows(parts, w, q.Since, until)}
-	r.Traceability = traceability(parts, w, q.Since, until)
-	if r.Efficiency, err = e.efficiency(ctx, v, q, mf.Envs, until); err != nil {
-		return Report{}, err
-	}
+	r.Traceability = traceability(parts, w, q.Since)
+	r.Efficiency = e.efficiency(v, q, mf.Envs, until)
 	r.Incidents = incidents(v, parts, q.Since, until)
 	return r, nil
 }
@@ -691,10 +689,10 @@ func (e *Engine) Traceability(ctx context.Context, q Query) (policy.Traceability
 	}
 	mf, until := e.filter(q)
 	parts := e.partitions(v, mf.App, mf.Team, mf.Envs, q.Allow)
-	return traceability(parts, windows(parts, q.Since, until), q.Since, until), nil
+	return traceability(parts, windows(parts, q.Since, until), q.Since), nil
 }
 
-func traceability(parts []*part, w [][]history.Deployment, since, until time.Time) policy.Traceability {
+func traceability(parts []*part, w [][]history.Deployment, since time.Time) policy.Traceability {
 	t := policy.Traceability{Missing: map[string]int{}}
 	for _, l := range policy.Links {
 		t.Missing[l] = 0
@@ -716,10 +714,7 @@ func traceability(parts []*part, w [][]history.Deployment, since, until time.Tim
 		}
 		t.Untraceable = append(t.Untraceable, policy.Untraceable{Deployment: d.Ref(), Missing: missing})
 	})
-	if t.Deployments > 0 {
-		r := float64(t.Traceable) / float64(t.Deployments)
-		t.Rate = &r
-	}
+	t.Rate = ratio(t.Traceable, t.Deployments)
 	return t
 }
 
@@ -730,12 +725,12 @@ func (e *Engine) Efficiency(ctx context.Context, q Query) (efficiency.Report, er
 		return efficiency.Report{}, err
 	}
 	mf, until := e.filter(q)
-	return e.efficiency(ctx, v, q, mf.Envs, until)
+	return e.efficiency(v, q, mf.Envs, until), nil
 }
 
 // efficiency combines the efficiency figures of the partitions q selects,
-// with the scale samples of its window read from the store.
-func (e *Engine) efficiency(ctx context.Context, v *view, q Query, envs []string, until time.Time) (efficiency.Report, error) {
+// with the view's scale samples of its window.
+func (e *Engine) efficiency(v *view, q Query, envs []string, until time.Time) efficiency.Report {
 	var from time.Time
 	if !q.Since.IsZero() {
 		from = q.Since.Add(-ScaleLookback)
@@ -805,7 +800,7 @@ func (e *Engine) efficiency(ctx context.Context, v *view, q Query, envs []string
 		in.Shipped = sh.Has
 	}
 	f := efficiency.Filter{App: q.App, Team: q.Team, Envs: envs}
-	return efficiency.Combine(in, f, q.Since, until, e.cfg.Now(), s), nil
+	return efficiency.Combine(in, f, q.Since, until, e.cfg.Now(), s)
 }
 
 // TraceInput loads what trace.Find reads, around the given history.

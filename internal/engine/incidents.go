@@ -58,10 +58,7 @@ func incidents(v *view, parts []*part, since, until time.Time) IncidentStats {
 		}
 		s.Unlinked = append(s.Unlinked, IncidentRef{Ref: ref, App: r.App, Env: r.Env, Title: r.Title, DetectedAt: r.DetectedAt})
 	}
-	if s.Total > 0 {
-		v := float64(s.Linked) / float64(s.Total)
-		s.LinkedRate = &v
-	}
+	s.LinkedRate = ratio(s.Linked, s.Total)
 	return s
 }
 
