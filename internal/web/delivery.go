@@ -136,45 +136,7 @@ func (w *Web) delivery(r *request) (any, error) {
 	win := partWindows(parts, since, until)
 	// The team and app table on another core meanwhile.
 	groupsWait := inBackground(func() error {
-		// Per team, then per app (within the team and app filters): each
-		// group counts the windows of the partitions that have its deployments.
-		byTeam, byApp := map[string][][]history.Deployment{}, map[string][][]history.Deployment{}
-		for i, p := range parts {
-			w := win[i]
-			byApp[p.App] = append(byApp[p.App], w)
-			prev := ""
-			for j := range w {
-				if t := w[j].Team; j == 0 || t != prev {
-					if l := byTeam[t]; len(l) == 0 || !sameList(l[len(l)-1], w) {
-						byTeam[t] = append(byTeam[t], w)
-					}
-					prev = t
-				}
-			}
-		}
-		if d.App == "" {
-			for _, t := range s.depTeams {
-				if d.Team != "" && t != d.Team {
-					continue
-				}
-				g := f
-				g.Team = t
-				if row := group(byTeam[t], g, t, true, th); row.Report.Deployments > 0 || d.Team == t {
-					d.Groups = append(d.Groups, row)
-				}
-			}
-		}
-		for _, a := range d.Apps {
-			if d.App != "" && a != d.App {
-				continue
-			}
-			g := f
-			g.App = a
-			row := group(byApp[a], g, a, false, th)
-			if row.Report.Deployments > 0 || d.App == a {
-				d.Groups = append(d.Groups, row)
-			}
-		}
+		d.Groups = groupRows(parts, win, f, s.depTeams, d.Apps, th)
 		return nil
 	})
 	defer groupsWait() // on an early return too
@@ -241,6 +203,51 @@ func (w *Web) delivery(r *request) (any, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// groupRows are the team and app table of the Delivery page: per team
+// (when f selects no app), then per app, within f's team and app; each
+// group counts the windows (win, of parts) that have its deployments.
+func groupRows(parts []engine.Partition, win [][]history.Deployment, f depFilter, teams, apps []string, th metrics.Thresholds) []groupRow {
+	var rows []groupRow
+	byTeam, byApp := map[string][][]history.Deployment{}, map[string][][]history.Deployment{}
+	for i, p := range parts {
+		w := win[i]
+		byApp[p.App] = append(byApp[p.App], w)
+		prev := ""
+		for j := range w {
+			if t := w[j].Team; j == 0 || t != prev {
+				if l := byTeam[t]; len(l) == 0 || !sameList(l[len(l)-1], w) {
+					byTeam[t] = append(byTeam[t], w)
+				}
+				prev = t
+			}
+		}
+	}
+	if f.App == "" {
+		for _, t := range teams {
+			if f.Team != "" && t != f.Team {
+				continue
+			}
+			g := f
+			g.Team = t
+			if row := group(byTeam[t], g, t, true, th); row.Report.Deployments > 0 || f.Team == t {
+				rows = append(rows, row)
+			}
+		}
+	}
+	for _, a := range apps {
+		if f.App != "" && a != f.App {
+			continue
+		}
+		g := f
+		g.App = a
+		row := group(byApp[a], g, a, false, th)
+		if row.Report.Deployments > 0 || f.App == a {
+			rows = append(rows, row)
+		}
+	}
+	return rows
 }
 
 func group(w [][]history.Deployment, f depFilter, label string, team bool, th metrics.Thresholds) groupRow {

@@ -190,21 +190,21 @@ func costOf(in CostInput, scale []delivery.ScaleRecord, f Filter, since, until t
 	// The samples by revision (in key order), then time: a copy grouped
 	// through positions, each revision's samples a run of it.
 	observedFrom := map[string]time.Time{} // cluster → first sample
-	order := make([]int32, len(scale))
+	bySample := make([]int32, len(scale))
 	for i := range scale {
-		order[i] = int32(i)
+		bySample[i] = int32(i)
 		r := &scale[i]
 		if t, ok := observedFrom[r.Cluster]; !ok || r.Time.Before(t) {
 			observedFrom[r.Cluster] = r.Time
 		}
 	}
 	keyOf := func(r *delivery.ScaleRecord) revKey { return revKey{r.Cluster, r.Namespace, r.Revision} }
-	slices.SortStableFunc(order, func(i, j int32) int {
+	slices.SortStableFunc(bySample, func(i, j int32) int {
 		a, b := &scale[i], &scale[j]
 		return cmp.Or(compareRevKeys(keyOf(a), keyOf(b)), a.Time.Compare(b.Time))
 	})
 	grouped := make([]delivery.ScaleRecord, len(scale))
-	for i, j := range order {
+	for i, j := range bySample {
 		grouped[i] = scale[j]
 	}
 	// The revisions counted: those sampled, and those of an observed
@@ -297,7 +297,7 @@ func costOf(in CostInput, scale []delivery.ScaleRecord, f Filter, since, until t
 		}
 	}
 	// Sorted through positions: a RevisionCost is large to move.
-	order = make([]int32, len(c.Revisions))
+	order := make([]int32, len(c.Revisions))
 	for i := range order {
 		order[i] = int32(i)
 	}
